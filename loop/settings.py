@@ -1,0 +1,107 @@
+"""One settings object for loop, read from ``LOOP_*`` environment variables (or a ``.env`` file).
+
+Everything a run writes lives under one project data directory (``LOOP_DATA_DIR``, default ``./.loop``):
+
+```
+.loop/
+  landing/<pillar>/<source>/date=YYYY-MM-DD/*.csv|*.ndjson   raw files users (or `loop generate`) drop
+  warehouse/loop.duckdb                                      the DuckDB warehouse (raw, ops, marts)
+  published/<pillar>/...                                     validated Parquet datasets + manifest.json
+  validation/<run_id>/<pillar>.json                          Great Expectations results, kept per run
+  airflow/                                                   AIRFLOW_HOME (SQLite metadata DB, logs)
+```
+"""
+
+from __future__ import annotations
+
+from functools import cached_property
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+#: The repository root: ``dags/``, ``dbt_project/`` and ``expectations/`` live next to the ``loop`` package.
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+PILLARS: tuple[str, ...] = ("marketing", "experience", "product")
+"""The three source pillars that land raw data."""
+
+PUBLISHED_PILLARS: tuple[str, ...] = ("marketing", "experience", "product", "loop")
+"""Pillars that publish validated datasets; ``loop`` joins the other three (the cycle scorecard)."""
+
+
+class Settings(BaseSettings):
+    """loop's configuration. Every field can be set with ``LOOP_<FIELD>`` (e.g. ``LOOP_DATA_DIR``)."""
+
+    model_config = SettingsConfigDict(env_prefix="LOOP_", env_file=".env", extra="ignore", frozen=True)
+
+    data_dir: Path = Field(Path(".loop"), description="Project data directory holding every run artefact.")
+    lookback_days: int = Field(
+        3, ge=0, description="Late events older than this many days before their landing date are quarantined."
+    )
+    future_tolerance_hours: int = Field(
+        1, ge=0, description="Events stamped this far past the end of their landing date are quarantined."
+    )
+    dbt_threads: int = Field(2, ge=1, description="dbt threads for the model build.")
+    airflow_port: int = Field(0, ge=0, le=65535, description="Embedded Airflow API port; 0 picks a free one.")
+    lock_timeout_seconds: float = Field(
+        600.0, gt=0, description="How long a writer waits for the warehouse before failing."
+    )
+
+    @cached_property
+    def root(self) -> Path:
+        """The data directory as an absolute path."""
+        return self.data_dir.expanduser().resolve()
+
+    @property
+    def landing_dir(self) -> Path:
+        return self.root / "landing"
+
+    @property
+    def warehouse_path(self) -> Path:
+        return self.root / "warehouse" / "loop.duckdb"
+
+    @property
+    def published_dir(self) -> Path:
+        return self.root / "published"
+
+    @property
+    def validation_dir(self) -> Path:
+        return self.root / "validation"
+
+    @property
+    def airflow_home(self) -> Path:
+        return self.root / "airflow"
+
+    @property
+    def dbt_target_dir(self) -> Path:
+        return self.root / "dbt" / "target"
+
+    # Code assets shipped with the project (not data).
+    @property
+    def dbt_project_dir(self) -> Path:
+        return PROJECT_ROOT / "dbt_project"
+
+    @property
+    def dags_dir(self) -> Path:
+        return PROJECT_ROOT / "dags"
+
+    @property
+    def expectations_dir(self) -> Path:
+        return PROJECT_ROOT / "expectations"
+
+    def ensure_dirs(self) -> None:
+        """Create the data directory tree (idempotent)."""
+        for path in (
+            self.landing_dir,
+            self.warehouse_path.parent,
+            self.published_dir,
+            self.validation_dir,
+            self.airflow_home,
+        ):
+            path.mkdir(parents=True, exist_ok=True)
+
+
+def get_settings() -> Settings:
+    """Settings from the environment; call it where needed rather than caching a module-level instance."""
+    return Settings()
