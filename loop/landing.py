@@ -241,14 +241,12 @@ def _stage_csv(con: duckdb.DuckDBPyConnection, path: Path, columns: tuple[Column
     """``_incoming`` from a CSV file; rows DuckDB cannot parse land in ``_incoming`` with a reason too."""
     header = _csv_header(path)
     missing = [c.key for c in columns if c.key not in header]
-    file_reason = (
-        _sql_literal(f"the file has no {', '.join(repr(m) for m in missing)} column") if missing else "NULL"
-    )
+    file_reason = _sql_literal(f"the file has no {', '.join(repr(m) for m in missing)} column") if missing else "NULL"
     picks = [
-        f"nullif(trim(\"{c.key}\"), '') AS \"{c.name}\"" if c.key in header else f'NULL::VARCHAR AS "{c.name}"'
+        f'nullif(trim("{c.key}"), \'\') AS "{c.name}"' if c.key in header else f'NULL::VARCHAR AS "{c.name}"'
         for c in columns
     ]
-    payload = "json_object(" + ", ".join(f"{_sql_literal(h)}, \"{h}\"" for h in header) + ")::VARCHAR"
+    payload = "json_object(" + ", ".join(f'{_sql_literal(h)}, "{h}"' for h in header) + ")::VARCHAR"
     con.execute("DROP TABLE IF EXISTS _rejects; DROP TABLE IF EXISTS _reject_scans")
     con.execute(
         f"""
@@ -474,9 +472,7 @@ def partition_files(landing_dir: Path, source: Source, partition_date: date) -> 
     files = sorted(p for p in folder.iterdir() if p.is_file() and not p.name.startswith((".", "_")))
     for path in files:
         if path.suffix.lstrip(".").lower() not in source.formats:
-            raise LoopError(
-                f"{path} is not a {' or '.join(source.formats)} file, the formats {source.name} accepts."
-            )
+            raise LoopError(f"{path} is not a {' or '.join(source.formats)} file, the formats {source.name} accepts.")
     return files
 
 
