@@ -1,0 +1,340 @@
+"""The ``loop`` command: a thin shell over the package.
+
+```
+loop generate   write a deterministic sample period into the landing folder
+loop run        run daily cycles through Airflow (embedded: SQLite + LocalExecutor) and print a summary
+loop status     last cycles: rows landed/quarantined per source, validation results, publications
+loop query      read-only SQL on the published marts, printed as a table
+loop export     a pillar's published dataset to Parquet or CSV
+```
+Errors are printed as one sentence; ``--debug`` shows the traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+from datetime import date, timedelta
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+from rich.table import Table
+
+from loop.errors import LoopError
+from loop.settings import PUBLISHED_PILLARS, Settings, get_settings
+
+console = Console()
+err_console = Console(stderr=True)
+
+
+def _date(text: str) -> date:
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a date like 2026-03-02") from None
+
+
+def _table(rows: list[dict[str, Any]], title: str | None = None) -> Table:
+    table = Table(title=title, title_justify="left", header_style="bold")
+    for name in rows[0] if rows else []:
+        table.add_column(str(name), overflow="fold")
+    for row in rows:
+        table.add_row(*("" if v is None else str(v) for v in row.values()))
+    return table
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# generate
+# ----------------------------------------------------------------------------------------------------------------
+
+
+def cmd_generate(args: argparse.Namespace, settings: Settings) -> int:
+    from rich.progress import Progress
+
+    from loop.generate import generate
+
+    settings.ensure_dirs()
+    with Progress(console=console, transient=True) as bar:
+        task = bar.add_task("generating days", total=args.days)
+        summary = generate(
+            settings.landing_dir,
+            customers=args.customers,
+            days=args.days,
+            start=args.start,
+            seed=args.seed,
+            bad_fraction=args.bad_fraction,
+            progress=lambda done, total: bar.update(task, completed=done, total=total),
+        )
+    end = summary.start + timedelta(days=summary.days - 1)
+    console.print(
+        f"Generated {summary.days} days ({summary.start} to {end}) for {summary.customers} customers into "
+        f"{settings.landing_dir}: {summary.events:,} events in {summary.files} files, "
+        f"{sum(summary.bad_records.values()):,} planted bad records."
+    )
+    console.print(_table([{"source": k, "records": f"{v:,}"} for k, v in summary.records.items()]))
+    console.print(f"Next: [bold]loop run --from {summary.start} --to {end}[/bold]")
+    return 0
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# run
+# ----------------------------------------------------------------------------------------------------------------
+
+
+def _landed_dates(settings: Settings) -> list[date]:
+    found: set[date] = set()
+    for folder in settings.landing_dir.glob("*/*/date=*"):
+        try:
+            found.add(date.fromisoformat(folder.name.removeprefix("date=")))
+        except ValueError:
+            continue
+    return sorted(found)
+
+
+def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
+    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from loop.orchestrator import CycleRun, run_cycles
+
+    if args.date:
+        start = end = args.date
+    elif args.start or args.end:
+        if not (args.start and args.end):
+            raise LoopError("Give both --from and --to, or --date for a single cycle.")
+        start, end = args.start, args.end
+    else:
+        dates = _landed_dates(settings)
+        if not dates:
+            raise LoopError(
+                f"No landed files under {settings.landing_dir}; run `loop generate` or drop files there first."
+            )
+        start, end = dates[0], dates[-1]
+    total = (end - start).days + 1
+    console.print(f"Running {total} daily cycle(s), {start} to {end}, through Airflow (embedded, LocalExecutor)…")
+    with Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        TextColumn("{task.completed}/{task.total} cycles"),
+        TimeElapsedColumn(),
+        console=console,
+        transient=True,
+    ) as bar:
+        task = bar.add_task("starting Airflow", total=total)
+
+        def progress(runs: list[CycleRun]) -> None:
+            finished = [r for r in runs if r.state in ("success", "failed")]
+            running = [r for r in runs if r.state == "running"]
+            label = "waiting for the scheduler"
+            if running:
+                active = [t for t, s in running[0].tasks.items() if s == "running"] or ["scheduling"]
+                label = f"cycle {running[0].cycle_date}: {', '.join(sorted(active))}"
+            bar.update(task, completed=len(finished), description=label)
+
+        runs = run_cycles(settings, start, end, progress)
+    print_summary(settings, start, end, runs)
+    failed = [r for r in runs if r.state != "success"]
+    if failed:
+        err_console.print(
+            f"[red]{len(failed)} of {len(runs)} cycle(s) failed[/red]: "
+            + "; ".join(f"{r.cycle_date} ({', '.join(r.failed_tasks) or r.state})" for r in failed)
+        )
+        return 1
+    return 0
+
+
+def print_summary(settings: Settings, start: date, end: date, runs: list[Any]) -> None:
+    from loop.status import cycle_status, scorecard_extremes
+
+    status = cycle_status(settings, start, end)
+    ok = sum(1 for r in runs if r.state == "success")
+    console.rule(f"loop — {len(runs)} cycle(s) {start} to {end}: {ok} succeeded")
+    if status.sources:
+        console.print(_table(status.sources, "Landing per source (rows read = loaded + quarantined)"))
+    if status.quarantine_reasons:
+        console.print(_table(status.quarantine_reasons, "Top quarantine reasons"))
+    if status.validations:
+        latest: dict[str, dict[str, Any]] = {}
+        failed_cycles: dict[str, int] = {}
+        for v in status.validations:
+            latest[v["pillar"]] = v
+            failed_cycles[v["pillar"]] = failed_cycles.get(v["pillar"], 0) + (0 if v["success"] else 1)
+        rows = [
+            {
+                "pillar": p,
+                "last cycle": str(v["cycle_date"]),
+                "validation": "passed" if v["success"] else "FAILED",
+                "expectations": v["evaluated"],
+                "cycles failed": failed_cycles[p],
+            }
+            for p, v in latest.items()
+        ]
+        console.print(_table(rows, "Great Expectations validation per pillar"))
+    top, bottom = scorecard_extremes(settings)
+    if top:
+        console.print(_table(top, "Cycle scorecard: top campaigns (promise kept)"))
+        console.print(_table(bottom, "Cycle scorecard: bottom campaigns"))
+    console.print(
+        f"Published datasets: {settings.published_dir}/<pillar>/manifest.json (Parquet). Query them with\n"
+        '  loop query "select * from campaign_scorecard order by scorecard_rank"\n'
+        "  loop export loop --format csv --out ./exports     |   loop status"
+    )
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# status / query / export
+# ----------------------------------------------------------------------------------------------------------------
+
+
+def cmd_status(args: argparse.Namespace, settings: Settings) -> int:
+    from loop import publish
+    from loop.status import cycle_status
+
+    status = cycle_status(settings, last=args.last)
+    if not status.cycles:
+        console.print("No cycles have run yet. Start with `loop generate` and `loop run`.")
+        return 0
+    console.print(_table(status.cycles, f"Last {len(status.cycles)} cycle(s): rows landed per cycle date"))
+    console.print(_table(status.sources, "Per source"))
+    if status.quarantine_reasons:
+        console.print(_table(status.quarantine_reasons, "Top quarantine reasons (details: ops.quarantine)"))
+    if status.validations:
+        rows = [
+            {k: v for k, v in row.items() if k != "result_path"} | {"result": Path(row["result_path"]).name}
+            for row in status.validations
+        ]
+        console.print(_table(rows, "Validation results"))
+    pubs = []
+    for pillar in PUBLISHED_PILLARS:
+        current = publish.current(settings, pillar)
+        pubs.append(
+            {
+                "pillar": pillar,
+                "published cycle": current.cycle_date if current else "never",
+                "version": current.version if current else "",
+                "rows": current.rows if current else 0,
+            }
+        )
+    console.print(_table(pubs, f"Published datasets ({settings.published_dir})"))
+    return 0
+
+
+def cmd_query(args: argparse.Namespace, settings: Settings) -> int:
+    import duckdb
+
+    from loop import publish
+
+    con = publish.reader(settings)
+    try:
+        try:
+            statements = con.extract_statements(args.sql)
+            if len(statements) != 1 or statements[0].type != duckdb.StatementType.SELECT:
+                raise LoopError("`loop query` runs one read-only SELECT statement on the published marts.")
+            cursor = con.execute(args.sql)
+        except duckdb.Error as error:
+            raise LoopError(f"The query failed: {str(error).splitlines()[0]}") from None
+        if cursor.description is None:
+            return 0
+        names = [d[0] for d in cursor.description]
+        rows = cursor.fetchmany(args.limit + 1)
+    finally:
+        con.close()
+    shown = rows[: args.limit]
+    if args.format == "csv":
+        import csv
+
+        writer = csv.writer(sys.stdout)
+        writer.writerow(names)
+        writer.writerows(shown)
+        return 0
+    console.print(_table([dict(zip(names, row, strict=True)) for row in shown]))
+    if len(rows) > args.limit:
+        console.print(f"(first {args.limit} rows; raise --limit to see more)")
+    return 0
+
+
+def cmd_export(args: argparse.Namespace, settings: Settings) -> int:
+    from loop import publish
+
+    publish.check_pillar(args.pillar)
+    current = publish.current(settings, args.pillar)
+    if current is None:
+        raise LoopError(f"The {args.pillar} pillar has not been published yet; run `loop run` first.")
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    con = publish.reader(settings)
+    try:
+        for table in current.tables:
+            target = out / f"{table}.{args.format}"
+            options = "FORMAT parquet" if args.format == "parquet" else "FORMAT csv, HEADER true"
+            con.execute(f"COPY (SELECT * FROM {args.pillar}.{table}) TO '{target.as_posix()}' ({options})")
+            console.print(f"{target}  ({current.tables[table]['rows']:,} rows, cycle {current.cycle_date})")
+    finally:
+        con.close()
+    return 0
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# entry point
+# ----------------------------------------------------------------------------------------------------------------
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="loop", description="The customer data loop, run on data.")
+    parser.add_argument("--debug", action="store_true", help="show tracebacks")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    gen = sub.add_parser("generate", help="write a deterministic sample period into the landing folder")
+    gen.add_argument("--customers", type=int, default=3000, help="customers in the sample (default 3000)")
+    gen.add_argument("--days", type=int, default=14, help="days in the period (default 14)")
+    gen.add_argument("--start", type=_date, default=date(2026, 3, 2), help="first day (default 2026-03-02)")
+    gen.add_argument("--seed", type=int, default=7, help="random seed (default 7)")
+    gen.add_argument("--bad-fraction", type=float, default=0.01, help="share of bad records (default 0.01)")
+    gen.set_defaults(func=cmd_generate)
+
+    run = sub.add_parser("run", help="run daily cycles through Airflow and print a summary")
+    run.add_argument("--date", type=_date, help="run the cycle of this one day")
+    run.add_argument("--from", dest="start", type=_date, help="first cycle date of a range")
+    run.add_argument("--to", dest="end", type=_date, help="last cycle date of a range (inclusive)")
+    run.set_defaults(func=cmd_run)
+
+    status = sub.add_parser("status", help="last cycles, rows landed/quarantined, validation results")
+    status.add_argument("--last", type=int, default=7, help="how many cycle dates (default 7)")
+    status.set_defaults(func=cmd_status)
+
+    query = sub.add_parser("query", help="read-only SQL on the published marts")
+    query.add_argument("sql", help='e.g. "select * from campaign_scorecard order by scorecard_rank"')
+    query.add_argument("--limit", type=int, default=50, help="rows to print (default 50)")
+    query.add_argument("--format", choices=("table", "csv"), default="table")
+    query.set_defaults(func=cmd_query)
+
+    export = sub.add_parser("export", help="a pillar's published dataset to Parquet or CSV files")
+    export.add_argument("pillar", choices=PUBLISHED_PILLARS)
+    export.add_argument("--format", choices=("parquet", "csv"), default="parquet")
+    export.add_argument("--out", default="exports", help="output folder (default ./exports)")
+    export.set_defaults(func=cmd_export)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        settings = get_settings()
+        return int(args.func(args, settings))
+    except LoopError as error:
+        err_console.print(f"[red]error:[/red] {error}")
+        return 1
+    except KeyboardInterrupt:
+        err_console.print("interrupted")
+        return 130
+    except Exception as error:
+        if args.debug:
+            raise
+        err_console.print(f"[red]unexpected error:[/red] {type(error).__name__}: {error} (rerun with --debug)")
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())
