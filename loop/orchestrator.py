@@ -244,9 +244,11 @@ class EmbeddedAirflow:
             time.sleep(1.0)
 
     def _runs(self, start: date, end: date, wanted: set[date]) -> list[CycleRun]:
+        # Filter generously on the logical date and exactly on the data interval (the cycle date).
+        low, high = start - timedelta(days=1), end + timedelta(days=1)
         query = (
             f"/api/v2/dags/{DAG_ID}/dagRuns?limit=1000&order_by=logical_date"
-            f"&logical_date_gte={start.isoformat()}T00:00:00Z&logical_date_lte={end.isoformat()}T00:00:00Z"
+            f"&logical_date_gte={low.isoformat()}T00:00:00Z&logical_date_lte={high.isoformat()}T00:00:00Z"
         )
         runs: list[CycleRun] = []
         for item in self.request("GET", query).get("dag_runs", []):
