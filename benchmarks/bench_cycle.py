@@ -75,6 +75,7 @@ def bench_cycle(settings: Settings, start: date, days: int) -> None:
     timings: list[tuple[str, float]] = []
     end = start + timedelta(days=days - 1)
     for pillar in ("marketing", "experience", "product"):
+
         def land_days(p: str = pillar) -> None:
             for offset in range(days):
                 landing.land_pillar(settings, p, start + timedelta(days=offset), run_id="bench")
@@ -104,8 +105,10 @@ def main() -> None:
     started = time.perf_counter()
     summary = generate(settings.landing_dir, customers=args.customers, days=args.days, bad_fraction=0.01)
     generated = time.perf_counter() - started
-    print(f"Generated {summary.events:,} events for {args.customers:,} customers over {args.days} days "
-          f"in {generated:.1f} s ({summary.events / generated:,.0f} events/s) into {scratch}")
+    print(
+        f"Generated {summary.events:,} events for {args.customers:,} customers over {args.days} days "
+        f"in {generated:.1f} s ({summary.events / generated:,.0f} events/s) into {scratch}"
+    )
 
     # One NDJSON file with every event, for the landing comparison.
     events_source = source_named("events")

@@ -171,6 +171,9 @@ def print_summary(settings: Settings, start: date, end: date, runs: list[Any]) -
             for p, v in latest.items()
         ]
         console.print(_table(rows, "Great Expectations validation per pillar"))
+        for v in status.validations:
+            if not v["success"]:
+                err_console.print(f"[red]{v['cycle_date']} {v['pillar']} not published:[/red] {v['summary']}")
     top, bottom = scorecard_extremes(settings)
     if top:
         console.print(_table(top, "Cycle scorecard: top campaigns (promise kept)"))

@@ -124,7 +124,7 @@ def _column_check(name: str, field: FieldInfo) -> ColumnCheck:
         elif isinstance(meta, annotated_types.Le):
             checks.append((f"typed <= {meta.le}", f"must be <= {meta.le}"))
         elif getattr(meta, "pattern", None):
-            pattern = meta.pattern  # type: ignore[attr-defined]
+            pattern = meta.pattern
             checks.append((f"regexp_full_match(raw, {_sql_literal(pattern)})", f"must match {pattern}"))
     return ColumnCheck(name, key, sql_type, field.is_required(), tuple(checks))
 
@@ -322,7 +322,8 @@ def _land_file(
     ).fetchone()
     now = datetime.now(UTC)
     if previous is not None and previous[0] == sha:
-        result = FileLanding(source.name, relative, partition_date, *previous[1:], status="unchanged")
+        read, loaded, quarantined = (int(v) for v in previous[1:])
+        result = FileLanding(source.name, relative, partition_date, read, loaded, quarantined, status="unchanged")
         _log(con, source, result, sha, run_id, now)
         return result
 
