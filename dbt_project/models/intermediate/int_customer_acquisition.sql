@@ -1,0 +1,44 @@
+-- How each known customer was acquired: the campaign of their first session (null when organic or unknown),
+-- when they were first seen and when they signed up.
+
+with
+
+sessions as (
+
+    select * from {{ ref('int_sessions') }}
+    where customer_id is not null
+
+),
+
+signups as (
+
+    select
+        stitched_customer_id as customer_id,
+        min(occurred_at) as signed_up_at
+
+    from {{ ref('int_events_sessionized') }}
+    where event_name = 'Signed Up' and stitched_customer_id is not null
+    group by stitched_customer_id
+
+),
+
+first_sessions as (
+
+    select
+        customer_id,
+        arg_min(campaign_id, started_at) as acquisition_campaign_id,
+        min(started_at) as first_seen_at
+
+    from sessions
+    group by customer_id
+
+)
+
+select
+    first_sessions.customer_id,
+    first_sessions.acquisition_campaign_id,
+    first_sessions.first_seen_at,
+    signups.signed_up_at
+
+from first_sessions
+left join signups on first_sessions.customer_id = signups.customer_id

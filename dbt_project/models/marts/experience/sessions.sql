@@ -1,0 +1,30 @@
+with
+
+sessions as (
+
+    select * from {{ ref('int_sessions') }}
+
+)
+
+select
+    session_id,
+    anonymous_id,
+    customer_id,
+    campaign_id,
+    started_at,
+    ended_at,
+    duration_seconds,
+    landing_path,
+    page_views,
+    events,
+    errors,
+    avg_latency_ms,
+    max_latency_ms,
+    signed_up,
+    added_to_cart,
+    purchased,
+    orders,
+    revenue,
+    app_version
+
+from sessions

@@ -1,0 +1,97 @@
+with
+
+campaigns as (
+
+    select * from {{ ref('stg_marketing__campaigns') }}
+
+),
+
+ad_days as (
+
+    select
+        campaign_id,
+        sum(spend) as spend,
+        sum(impressions) as impressions,
+        sum(clicks) as clicks
+
+    from {{ ref('stg_marketing__ad_performance_days') }}
+    group by campaign_id
+
+),
+
+touches as (
+
+    select
+        campaign_id,
+        count(*) filter (where action = 'sent') as touches_sent,
+        count(*) filter (where action = 'clicked') as touches_clicked
+
+    from {{ ref('stg_marketing__touches') }}
+    group by campaign_id
+
+),
+
+campaign_sessions as (
+
+    select
+        campaign_id,
+        count(*) as sessions,
+        count(*) filter (where signed_up) as signups,
+        sum(orders) as purchases,
+        sum(revenue) as revenue
+
+    from {{ ref('int_sessions') }}
+    where campaign_id is not null
+    group by campaign_id
+
+),
+
+acquired as (
+
+    select
+        acquisition_campaign_id as campaign_id,
+        count(*) as customers_acquired
+
+    from {{ ref('int_customer_acquisition') }}
+    where acquisition_campaign_id is not null
+    group by acquisition_campaign_id
+
+),
+
+joined as (
+
+    select
+        campaigns.campaign_id,
+        campaigns.campaign_name,
+        campaigns.channel,
+        campaigns.objective,
+        campaigns.promise,
+        campaigns.start_date,
+        campaigns.end_date,
+        campaigns.budget,
+        coalesce(ad_days.spend, 0) as spend,
+        coalesce(ad_days.impressions, 0) as impressions,
+        coalesce(ad_days.clicks, 0) as clicks,
+        coalesce(touches.touches_sent, 0) as touches_sent,
+        coalesce(touches.touches_clicked, 0) as touches_clicked,
+        coalesce(campaign_sessions.sessions, 0) as sessions,
+        coalesce(campaign_sessions.signups, 0) as signups,
+        coalesce(campaign_sessions.purchases, 0) as purchases,
+        coalesce(campaign_sessions.revenue, 0) as revenue,
+        coalesce(acquired.customers_acquired, 0) as customers_acquired
+
+    from campaigns
+    left join ad_days on campaigns.campaign_id = ad_days.campaign_id
+    left join touches on campaigns.campaign_id = touches.campaign_id
+    left join campaign_sessions on campaigns.campaign_id = campaign_sessions.campaign_id
+    left join acquired on campaigns.campaign_id = acquired.campaign_id
+
+)
+
+select
+    *,
+    clicks / nullif(impressions, 0) as ctr,
+    spend / nullif(customers_acquired, 0) as cac,
+    revenue / nullif(spend, 0) as roas
+
+from joined

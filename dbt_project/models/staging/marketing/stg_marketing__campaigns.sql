@@ -1,0 +1,38 @@
+with
+
+source as (
+
+    select * from {{ source('marketing', 'campaigns') }}
+    where _partition_date <= '{{ var("cycle_date") }}'
+
+),
+
+latest_snapshot as (
+
+    select * from source
+    qualify row_number() over (
+        partition by campaign_id order by _partition_date desc, _row_number desc
+    ) = 1
+
+),
+
+renamed as (
+
+    select
+        campaign_id,
+        campaign_name,
+        channel,
+        objective,
+        promise,
+        start_date,
+        end_date,
+        budget,
+        currency,
+        target_segment,
+        channel in ('email', 'push') as is_owned_channel
+
+    from latest_snapshot
+
+)
+
+select * from renamed
