@@ -27,7 +27,7 @@ import json
 import random
 import uuid
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import date, datetime, timedelta
 from pathlib import Path
@@ -291,7 +291,7 @@ class _DayFiles:
             handle.close()
 
 
-def _csv(values: list[object]) -> str:
+def _csv(values: Sequence[object]) -> str:
     out = []
     for value in values:
         text = "" if value is None else str(value)
@@ -641,7 +641,7 @@ class _Generator:
                         files, day_start, offset, index, first=False, release=release, touch=campaign, at=min(at, 86000)
                     )
 
-    def _bad_touch(self, files: _DayFiles, row: list[object], header: str) -> None:
+    def _bad_touch(self, files: _DayFiles, row: Sequence[object], header: str) -> None:
         kind = self.rng.choice(("unknown_campaign", "duplicate_id", "missing_field", "wrong_type"))
         if not self.state.bad["unknown_campaign"]:
             kind = "unknown_campaign"

@@ -253,7 +253,8 @@ def _stage_csv(con: duckdb.DuckDBPyConnection, path: Path, columns: tuple[Column
         CREATE OR REPLACE TEMP TABLE _parsed AS
         SELECT row_number() OVER () AS _rank, {payload} AS _payload, {", ".join(picks)}
         FROM read_csv(?, header = true, all_varchar = true, delim = ',', quote = '"', escape = '"',
-                      hive_partitioning = false, store_rejects = true, rejects_table = '_rejects', rejects_scan = '_reject_scans')
+                      hive_partitioning = false, store_rejects = true, rejects_table = '_rejects',
+                      rejects_scan = '_reject_scans')
         """,
         [str(path)],
     )

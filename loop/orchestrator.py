@@ -22,8 +22,8 @@ import time
 import urllib.error
 import urllib.parse
 import urllib.request
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
+from contextlib import suppress
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from pathlib import Path
@@ -153,15 +153,13 @@ class EmbeddedAirflow:
         """Stop every process group we started (Airflow forks workers and renames them)."""
         for process in self.processes:
             if process.poll() is None:
-                with _suppress_lookup():
+                with suppress(ProcessLookupError, PermissionError):
                     os.killpg(process.pid, signal.SIGTERM)
         deadline = time.monotonic() + 20
         for process in self.processes:
-            try:
+            with suppress(subprocess.TimeoutExpired):
                 process.wait(timeout=max(0.1, deadline - time.monotonic()))
-            except subprocess.TimeoutExpired:
-                pass
-            with _suppress_lookup():
+            with suppress(ProcessLookupError, PermissionError):
                 os.killpg(process.pid, signal.SIGKILL)
         self.processes.clear()
 
@@ -263,14 +261,6 @@ class EmbeddedAirflow:
                 run.tasks = {ti["task_id"]: ti.get("state") or "none" for ti in instances}
             runs.append(run)
         return runs
-
-
-@contextmanager
-def _suppress_lookup() -> Iterator[None]:
-    try:
-        yield
-    except (ProcessLookupError, PermissionError):
-        pass
 
 
 def reset_airflow(settings: Settings) -> None:
