@@ -7,9 +7,11 @@ Each run covers one **data interval** of one day (`CronDataIntervalTimetable`, m
 1. **land_marketing / land_experience / land_product** — the pillar's raw files for the day go through their
    pydantic contracts into DuckDB; bad records go to quarantine with a reason.
 2. **build** — `dbt build`: staging, intermediate and marts, with dbt data and unit tests.
-3. **validate_<pillar>** — the pillar's Great Expectations suites run on its marts. A failing suite fails the
-   task and the run, and blocks that pillar's publication (its previous version stays published).
-4. **publish_<pillar>** — the pillar's marts become a new Parquet version (an Asset update).
+3. **validate** — every pillar's Great Expectations suites run on its marts, and each outcome is recorded. If
+   any pillar fails, the task fails (after validating them all), naming the failed expectations.
+4. **publish_<pillar>** — runs once validation is done (`all_done`) and publishes the pillar's marts as a new
+   Parquet version (an Asset update) only if that pillar passed in this run; otherwise it fails and the
+   previous version stays published. So a failing suite blocks its own pillar and fails the run loudly.
 
 Writers to the warehouse are serialized by a file lock, so the parallel tasks queue instead of failing.
 Re-running a day is idempotent. Everything happens in the `loop` package; this file only wires the steps.
@@ -51,14 +53,14 @@ def build() -> dict:
 
 
 @task(retries=0)
-def validate(pillar: str) -> dict:
+def validate() -> dict:
     from loop import cycle
 
     settings, cycle_date, run_id = _cycle()
-    return cycle.validate(settings, pillar, cycle_date, run_id)  # type: ignore[arg-type]
+    return cycle.validate(settings, cycle_date, run_id)  # type: ignore[arg-type]
 
 
-@task(retries=0)
+@task(retries=0, trigger_rule="all_done")
 def publish(pillar: str) -> dict:
     from loop import cycle
 
@@ -77,12 +79,12 @@ def publish(pillar: str) -> dict:
 )
 def loop_cycle() -> None:
     built = build()
+    checked = validate()
     for pillar in LANDING_PILLARS:
         land.override(task_id=f"land_{pillar}")(pillar) >> built
+    built >> checked
     for pillar in PUBLISHED_PILLARS:
-        checked = validate.override(task_id=f"validate_{pillar}")(pillar)
-        published = publish.override(task_id=f"publish_{pillar}", outlets=[Asset(f"loop://published/{pillar}")])(pillar)
-        built >> checked >> published
+        checked >> publish.override(task_id=f"publish_{pillar}", outlets=[Asset(f"loop://published/{pillar}")])(pillar)
 
 
 loop_cycle()

@@ -74,43 +74,79 @@ def build(settings: Settings, cycle_date: date, run_id: str) -> dict[str, Any]:
     }
 
 
-def validate(settings: Settings, pillar: str, cycle_date: date, run_id: str) -> dict[str, Any]:
-    """Run the pillar's Great Expectations suites on its marts; a failure blocks its publication."""
+def validate(settings: Settings, cycle_date: date, run_id: str) -> dict[str, Any]:
+    """Run every pillar's Great Expectations suites on its marts and record each outcome.
+
+    Every pillar is validated (and recorded) before this raises, so the pillars that passed can still be
+    published; :func:`publish_pillar` refuses the ones that failed.
+    """
     from loop.validation import validate_pillar
 
-    frames = publish.read_marts(settings, pillar)
-    outcome = validate_pillar(
-        pillar,
-        frames,
-        run_id=run_id,
-        expectations_dir=settings.expectations_dir,
-        results_dir=settings.validation_dir,
-    )
-    _record(
-        settings,
-        "INSERT INTO ops.validation_log VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        [
-            run_id,
-            cycle_date,
+    outcomes: dict[str, Any] = {}
+    failures: list[str] = []
+    for pillar in publish.PILLAR_DATASETS:
+        frames = publish.read_marts(settings, pillar)
+        outcome = validate_pillar(
             pillar,
-            outcome.success,
-            outcome.evaluated,
-            outcome.failed,
-            outcome.summary(),
-            str(outcome.result_path),
-            datetime.now(UTC),
-        ],
-    )
-    if not outcome.success:
-        raise LoopError(
-            f"Validation failed, {pillar} is not published for {cycle_date} (previous version kept): "
-            f"{outcome.summary()} Full results: {outcome.result_path}"
+            frames,
+            run_id=run_id,
+            expectations_dir=settings.expectations_dir,
+            results_dir=settings.validation_dir,
         )
-    return {"pillar": pillar, "evaluated": outcome.evaluated, "result_path": str(outcome.result_path)}
+        _record(
+            settings,
+            "INSERT INTO ops.validation_log VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            [
+                run_id,
+                cycle_date,
+                pillar,
+                outcome.success,
+                outcome.evaluated,
+                outcome.failed,
+                outcome.summary(),
+                str(outcome.result_path),
+                datetime.now(UTC),
+            ],
+        )
+        outcomes[pillar] = {
+            "success": outcome.success,
+            "summary": outcome.summary(),
+            "result": str(outcome.result_path),
+        }
+        if not outcome.success:
+            failures.append(f"{outcome.summary()} Full results: {outcome.result_path}")
+    if failures:
+        raise LoopError(
+            f"Validation failed for {cycle_date}; failing pillars are not published (previous versions kept): "
+            + " ".join(failures)
+        )
+    return outcomes
+
+
+def _validated(settings: Settings, pillar: str, run_id: str) -> tuple[bool, str]:
+    from loop.warehouse import connect
+
+    with connect(settings, write=False) as con:
+        exists = con.execute(
+            "SELECT count(*) FROM information_schema.tables WHERE table_schema = 'ops' AND table_name = 'validation_log'"
+        ).fetchone()
+        if not exists or not exists[0]:
+            return False, "it was not validated in this run"
+        row = con.execute(
+            "SELECT success, summary FROM ops.validation_log WHERE run_id = ? AND pillar = ? "
+            "ORDER BY validated_at DESC LIMIT 1",
+            [run_id, pillar],
+        ).fetchone()
+    if row is None:
+        return False, "it was not validated in this run"
+    return bool(row[0]), str(row[1])
 
 
 def publish_pillar(settings: Settings, pillar: str, cycle_date: date, run_id: str) -> dict[str, Any]:
-    """Publish the pillar's validated marts as a new Parquet version."""
+    """Publish the pillar's marts as a new Parquet version, only if they passed validation in this run."""
+    passed, summary = _validated(settings, pillar, run_id)
+    if not passed:
+        raise LoopError(f"{pillar} is not published for {cycle_date} (previous version kept): {summary}")
     publication = publish.publish(settings, pillar, cycle_date, run_id)
     _record(
         settings,
@@ -122,15 +158,17 @@ def publish_pillar(settings: Settings, pillar: str, cycle_date: date, run_id: st
 
 def run_locally(settings: Settings, cycle_date: date, run_id: str) -> dict[str, Any]:
     """All steps in this process, in DAG order; for tests and benchmarks (``loop run`` goes through Airflow)."""
-    summary: dict[str, Any] = {"land": {}, "validate": {}, "publish": {}, "failed": []}
+    summary: dict[str, Any] = {"land": {}, "publish": {}, "failed": []}
     for pillar in ("marketing", "experience", "product"):
         summary["land"][pillar] = land(settings, pillar, cycle_date, run_id)
     summary["build"] = build(settings, cycle_date, run_id)
+    try:
+        summary["validate"] = validate(settings, cycle_date, run_id)
+    except LoopError as error:
+        summary["failed"].append(str(error))
     for pillar in publish.PILLAR_DATASETS:
         try:
-            summary["validate"][pillar] = validate(settings, pillar, cycle_date, run_id)
+            summary["publish"][pillar] = publish_pillar(settings, pillar, cycle_date, run_id)
         except LoopError as error:
             summary["failed"].append(str(error))
-            continue
-        summary["publish"][pillar] = publish_pillar(settings, pillar, cycle_date, run_id)
     return summary

@@ -56,8 +56,12 @@ def dbt_executable() -> str:
     return str(candidate) if candidate.exists() else "dbt"
 
 
-def build(settings: Settings, cycle_date: date) -> BuildResult:
-    """``dbt build`` for ``cycle_date``: marts reflect everything landed up to and including that date."""
+def build(settings: Settings, cycle_date: date, *, unit_tests: bool = False) -> BuildResult:
+    """``dbt build`` for ``cycle_date``: marts reflect everything landed up to and including that date.
+
+    Data tests run on every build. dbt unit tests check model logic, not data: they run in the test suite
+    (``unit_tests=True``), not in every cycle.
+    """
     target = settings.dbt_target_dir
     target.mkdir(parents=True, exist_ok=True)
     command = [
@@ -76,6 +80,8 @@ def build(settings: Settings, cycle_date: date) -> BuildResult:
         "--vars",
         json.dumps({"cycle_date": cycle_date.isoformat()}),
     ]
+    if not unit_tests:
+        command += ["--exclude-resource-type", "unit_test"]
     env = {**os.environ, "LOOP_WAREHOUSE_PATH": str(settings.warehouse_path), "DBT_SEND_ANONYMOUS_USAGE_STATS": "false"}
     with warehouse_lock(settings.warehouse_path, exclusive=True, timeout=settings.lock_timeout_seconds):
         completed = subprocess.run(command, env=env, capture_output=True, text=True, check=False)
