@@ -198,18 +198,24 @@ class EmbeddedAirflow:
 
     # -- REST API -----------------------------------------------------------------------------------------------
     def request(self, method: str, path: str, body: dict[str, Any] | None = None) -> dict[str, Any]:
+        """One REST call; SQLite's "database is locked" (503) is retried for up to a minute."""
         data = json.dumps(body).encode() if body is not None else None
-        req = urllib.request.Request(
-            self.base + path, data=data, method=method, headers={"Content-Type": "application/json"}
-        )
-        try:
-            with urllib.request.urlopen(req, timeout=30) as response:
-                return dict(json.loads(response.read() or b"{}"))
-        except urllib.error.HTTPError as error:
-            detail = error.read().decode(errors="replace")[:300]
-            if error.code == 404:
-                raise urllib.error.URLError(f"404 {path}") from error
-            raise LoopError(f"Airflow refused {method} {path}: {error.code} {detail}") from error
+        deadline = time.monotonic() + 60
+        while True:
+            req = urllib.request.Request(
+                self.base + path, data=data, method=method, headers={"Content-Type": "application/json"}
+            )
+            try:
+                with urllib.request.urlopen(req, timeout=30) as response:
+                    return dict(json.loads(response.read() or b"{}"))
+            except urllib.error.HTTPError as error:
+                detail = error.read().decode(errors="replace")[:300]
+                if error.code == 404:
+                    raise urllib.error.URLError(f"404 {path}") from error
+                if error.code == 503 and time.monotonic() < deadline:
+                    time.sleep(1.0)
+                    continue
+                raise LoopError(f"Airflow refused {method} {path}: {error.code} {detail}") from error
 
     # -- cycles -------------------------------------------------------------------------------------------------
     def run_cycles(

@@ -40,8 +40,8 @@ latency as (
 
     select
         stitched_customer_id as customer_id,
-        avg(latency_ms) as avg_latency_ms,
-        quantile_cont(latency_ms, 0.95) as p95_latency_ms
+        round(avg(latency_ms), 1) as avg_latency_ms,
+        round(quantile_cont(latency_ms, 0.95), 1) as p95_latency_ms
 
     from customer_events
     where latency_ms is not null
@@ -58,7 +58,7 @@ select
     session_figures.page_views,
     session_figures.errors,
     session_figures.error_sessions,
-    session_figures.error_sessions / session_figures.sessions as error_rate,
+    round(session_figures.error_sessions / session_figures.sessions, 4) as error_rate,
     latency.avg_latency_ms,
     latency.p95_latency_ms,
     session_figures.purchases,

@@ -76,12 +76,12 @@ scored as (
         coalesce(experience.customers_acquired, 0) as customers_acquired,
         coalesce(experience.purchases, 0) as purchases,
         coalesce(experience.revenue, 0) as revenue,
-        campaigns.spend / nullif(experience.customers_acquired, 0) as cac,
-        experience.revenue / nullif(campaigns.spend, 0) as roas,
+        round(campaigns.spend / nullif(experience.customers_acquired, 0), 2) as cac,
+        round(experience.revenue / nullif(campaigns.spend, 0), 4) as roas,
         coalesce(experience.sessions, 0) as sessions,
-        experience.converted_customers / nullif(experience.customers_acquired, 0) as conversion_rate,
-        experience.error_sessions / nullif(experience.sessions, 0) as error_rate,
-        experience.avg_latency_ms,
+        round(experience.converted_customers / nullif(experience.customers_acquired, 0), 4) as conversion_rate,
+        round(experience.error_sessions / nullif(experience.sessions, 0), 4) as error_rate,
+        round(experience.avg_latency_ms, 1) as avg_latency_ms,
         coalesce(said.feedback_responses, 0) as feedback_responses,
         said.nps
 

@@ -90,8 +90,8 @@ joined as (
 
 select
     *,
-    clicks / nullif(impressions, 0) as ctr,
-    spend / nullif(customers_acquired, 0) as cac,
-    revenue / nullif(spend, 0) as roas
+    round(clicks / nullif(impressions, 0), 4) as ctr,
+    round(spend / nullif(customers_acquired, 0), 2) as cac,
+    round(revenue / nullif(spend, 0), 4) as roas
 
 from joined
