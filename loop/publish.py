@@ -71,14 +71,17 @@ def read_marts(settings: Settings, pillar: str) -> dict[str, pd.DataFrame]:
         return {table: con.sql(f"SELECT * FROM main.{table}").df() for table in PILLAR_DATASETS[pillar]}
 
 
-def _version_name(cycle_date: date, run_id: str) -> str:
-    return f"{cycle_date.isoformat()}__" + re.sub(r"[^A-Za-z0-9_.-]+", "_", run_id).strip("_")
+def _version_name(cycle_date: date, run_id: str, published_at: datetime) -> str:
+    """Unique per publication: a re-run of the same Airflow run publishes a new version."""
+    run = re.sub(r"[^A-Za-z0-9_.-]+", "_", run_id).strip("_")
+    return f"{cycle_date.isoformat()}__{run}__{published_at:%Y%m%dT%H%M%S%f}"
 
 
 def publish(settings: Settings, pillar: str, cycle_date: date, run_id: str) -> Publication:
     """Copy the pillar's marts to a new Parquet version and point the manifest at it."""
     check_pillar(pillar)
-    version = _version_name(cycle_date, run_id)
+    now = datetime.now(UTC)
+    version = _version_name(cycle_date, run_id, now)
     pillar_dir = settings.published_dir / pillar
     version_dir = pillar_dir / "versions" / version
     staging_dir = version_dir.with_name(version + ".tmp")
@@ -103,7 +106,7 @@ def publish(settings: Settings, pillar: str, cycle_date: date, run_id: str) -> P
         version=version,
         cycle_date=cycle_date,
         run_id=run_id,
-        published_at=datetime.now(UTC).isoformat(timespec="seconds"),
+        published_at=now.isoformat(timespec="seconds"),
         tables=tables,
     )
     manifest = {**publication.__dict__, "cycle_date": cycle_date.isoformat()}
