@@ -68,7 +68,7 @@ def bench_landing(settings: Settings, events_file: Path, events: int) -> None:
         con.execute("DELETE FROM raw.events")
         con.execute("DELETE FROM ops.quarantine")
         con.execute("DELETE FROM ops.landing_log")
-    shutil.rmtree(folder.parent)
+    shutil.rmtree(folder)
 
 
 def bench_cycle(settings: Settings, start: date, days: int) -> None:

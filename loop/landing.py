@@ -101,7 +101,10 @@ def _column_check(name: str, field: FieldInfo) -> ColumnCheck:
         sql_type = "TIMESTAMPTZ"
         if annotation is AwareDatetime:
             checks.append(
-                (r"regexp_matches(raw, '(Z|z|[+-]\d{2}:?\d{2})$')", "must carry a time zone (e.g. Z or +01:00)")
+                (
+                    r"(right(raw, 1) IN ('Z', 'z') OR regexp_matches(raw, '[+-]\d{2}:?\d{2}$'))",
+                    "must carry a time zone (e.g. Z or +01:00)",
+                )
             )
     elif annotation is date:
         sql_type = "DATE"
@@ -203,47 +206,47 @@ def _csv_header(path: Path) -> list[str]:
 
 
 def _stage_ndjson(con: duckdb.DuckDBPyConnection, path: Path, columns: tuple[ColumnCheck, ...]) -> None:
-    """``_incoming``: one row per non-blank line with its position, payload and each field as text."""
-    scalar = [c for c in columns if not c.is_json]
-    nested = [c for c in columns if c.is_json]
-    scalar_paths = ", ".join(_sql_literal(f'$."{c.key}"') for c in scalar)
-    nested_paths = ", ".join(_sql_literal(f'$."{c.key}"') for c in nested)
-    picks = [f"nullif(trim(_s[{i + 1}]), '') AS \"{c.name}\"" for i, c in enumerate(scalar)]
-    picks += [f"CASE WHEN _n[{i + 1}] <> 'null' THEN _n[{i + 1}] END AS \"{c.name}\"" for i, c in enumerate(nested)]
-    nested_expr = f"json_extract(_doc, [{nested_paths}])" if nested else "NULL"
+    """``_lines`` (position, payload) and ``_incoming`` (position, each field as text) from an NDJSON file.
+
+    Each line is parsed once (``from_json`` into a struct of text and JSON fields); a line that is not a JSON
+    object parses to NULL and is reported as malformed. Blank lines are not records.
+    """
+    struct = "{" + ", ".join(f'"{c.key}": "{"JSON" if c.is_json else "VARCHAR"}"' for c in columns) + "}"
+    picks = [
+        f'_s."{c.key}" AS "{c.name}"' if c.is_json else f"nullif(trim(_s.\"{c.key}\"), '') AS \"{c.name}\""
+        for c in columns
+    ]
+    con.execute(
+        """
+        CREATE OR REPLACE TEMP TABLE _lines AS
+        SELECT row_number() OVER () AS _row_number, line AS _payload
+        FROM read_csv(?, columns = {'line': 'VARCHAR'}, header = false, delim = '\x1e', quote = '',
+                      escape = '', auto_detect = false, strict_mode = false, hive_partitioning = false)
+        """,
+        [str(path)],
+    )
     con.execute(
         f"""
         CREATE OR REPLACE TEMP TABLE _incoming AS
-        WITH lines AS (
-            SELECT row_number() OVER () AS _row_number, line
-            FROM read_csv(?, columns = {{'line': 'VARCHAR'}}, header = false, delim = '\x1e', quote = '',
-                          escape = '', auto_detect = false, strict_mode = false,
-                          hive_partitioning = false)
-        ),
-        docs AS (
-            SELECT _row_number, line AS _payload,
-                   CASE WHEN json_valid(line) AND json_type(line) = 'OBJECT' THEN line::JSON END AS _doc
-            FROM lines WHERE line IS NOT NULL AND trim(line) <> ''
-        ),
-        parts AS (
-            SELECT *, json_extract_string(_doc, [{scalar_paths}]) AS _s, {nested_expr} AS _n FROM docs
+        WITH parsed AS (
+            SELECT _row_number, try(from_json(_payload, {_sql_literal(struct)})) AS _s
+            FROM _lines WHERE _payload IS NOT NULL AND trim(_payload) <> ''
         )
-        SELECT _row_number, _payload,
-               CASE WHEN _doc IS NULL THEN 'malformed JSON: not a JSON object on one line' END AS _file_reason,
+        SELECT _row_number,
+               CASE WHEN _s IS NULL THEN 'malformed JSON: not a JSON object on one line' END AS _file_reason,
                {", ".join(picks)}
-        FROM parts
-        """,
-        [str(path)],
+        FROM parsed
+        """
     )
 
 
 def _stage_csv(con: duckdb.DuckDBPyConnection, path: Path, columns: tuple[ColumnCheck, ...]) -> None:
-    """``_incoming`` from a CSV file; rows DuckDB cannot parse land in ``_incoming`` with a reason too."""
+    """``_lines`` and ``_incoming`` from a CSV file; rows DuckDB cannot parse are kept with a reason too."""
     header = _csv_header(path)
     missing = [c.key for c in columns if c.key not in header]
     file_reason = _sql_literal(f"the file has no {', '.join(repr(m) for m in missing)} column") if missing else "NULL"
     picks = [
-        f'nullif(trim("{c.key}"), \'\') AS "{c.name}"' if c.key in header else f'NULL::VARCHAR AS "{c.name}"'
+        f"nullif(trim(\"{c.key}\"), '') AS \"{c.name}\"" if c.key in header else f'NULL::VARCHAR AS "{c.name}"'
         for c in columns
     ]
     payload = "json_object(" + ", ".join(f'{_sql_literal(h)}, "{h}"' for h in header) + ")::VARCHAR"
@@ -260,23 +263,31 @@ def _stage_csv(con: duckdb.DuckDBPyConnection, path: Path, columns: tuple[Column
     )
     # Record positions count every data row, parsed or rejected: rank the good rows into the gaps.
     con.execute(
+        """
+        CREATE OR REPLACE TEMP TABLE _positions AS
+        WITH rejected AS (SELECT DISTINCT line - 1 AS _row_number FROM _rejects)
+        SELECT p AS _row_number, row_number() OVER (ORDER BY p) AS _rank
+        FROM range(1, (SELECT count(*) FROM _parsed) + (SELECT count(*) FROM rejected) + 1) AS t(p)
+        WHERE p NOT IN (SELECT _row_number FROM rejected)
+        """
+    )
+    con.execute(
+        """
+        CREATE OR REPLACE TEMP TABLE _lines AS
+        SELECT _positions._row_number, _parsed._payload FROM _parsed JOIN _positions USING (_rank)
+        UNION ALL
+        SELECT DISTINCT ON (line) line - 1, csv_line FROM _rejects
+        """
+    )
+    con.execute(
         f"""
         CREATE OR REPLACE TEMP TABLE _incoming AS
-        WITH rejected AS (
-            SELECT DISTINCT line - 1 AS _row_number, csv_line, error_message FROM _rejects
-        ),
-        positions AS (
-            SELECT p AS _row_number, row_number() OVER (ORDER BY p) AS _rank
-            FROM range(1, (SELECT count(*) FROM _parsed) + (SELECT count(*) FROM rejected) + 1) AS t(p)
-            WHERE p NOT IN (SELECT _row_number FROM rejected)
-        )
-        SELECT positions._row_number, _parsed._payload, {file_reason}::VARCHAR AS _file_reason,
+        SELECT _positions._row_number, {file_reason}::VARCHAR AS _file_reason,
                {", ".join(f'_parsed."{c.name}"' for c in columns)}
-        FROM _parsed JOIN positions USING (_rank)
+        FROM _parsed JOIN _positions USING (_rank)
         UNION ALL
-        SELECT _row_number, csv_line, 'malformed CSV row: ' || error_message,
-               {", ".join("NULL" for _ in columns)}
-        FROM rejected
+        SELECT DISTINCT ON (line) line - 1, 'malformed CSV row: ' || error_message, {", ".join("NULL" for _ in columns)}
+        FROM _rejects
         """
     )
 
@@ -339,7 +350,7 @@ def _land_file(
         typed, contract_reason = _contract_reason_sql(columns)
         con.execute(
             f"""CREATE OR REPLACE TEMP TABLE _checked AS
-                SELECT _row_number, _payload, {contract_reason} AS _reason, {typed} FROM _incoming"""
+                SELECT _row_number, {contract_reason} AS _reason, {typed} FROM _incoming"""
         )
         _apply_record_checks(con, source, partition_date, settings)
         names = ", ".join(f'"{c.name}"' for c in columns)
@@ -350,7 +361,8 @@ def _land_file(
         )
         con.execute(
             """INSERT INTO ops.quarantine
-               SELECT ?, ?, _row_number, _payload, _reason, ?, ?, ? FROM _checked WHERE _reason IS NOT NULL
+               SELECT ?, ?, _row_number, _lines._payload, _reason, ?, ?, ?
+               FROM _checked JOIN _lines USING (_row_number) WHERE _reason IS NOT NULL
                ORDER BY _row_number""",
             [source.name, relative, partition_date, run_id, now],
         )
@@ -398,9 +410,10 @@ def _apply_record_checks(
             f"CASE WHEN _first_row < _row_number THEN 'duplicate {key_label} ' || {key_text} "
             f"|| ' (first seen at record ' || _first_row || ' of this file)' END"
         )
-        first_row = f"min(_row_number) OVER (PARTITION BY {key_cols}, _reason IS NULL)"
-    else:
-        first_row = "_row_number"
+        joins.append(
+            f"""LEFT JOIN (SELECT {key_cols}, min(_row_number) AS _first_row FROM _checked WHERE _reason IS NULL
+                          GROUP BY ALL) AS firsts USING ({key_cols})"""
+        )
     if source.references_campaign:
         joins.append(
             f"""LEFT JOIN (SELECT DISTINCT campaign_id AS _known_campaign FROM raw.campaigns
@@ -430,12 +443,11 @@ def _apply_record_checks(
     con.execute(
         f"""
         CREATE OR REPLACE TEMP TABLE _checked AS
-        WITH ranked AS (SELECT *, {first_row} AS _first_row FROM _checked)
-        SELECT * EXCLUDE (_reason, _first_row{", _landed_in" if source.key else ""}
+        SELECT * EXCLUDE (_reason{", _first_row, _landed_in" if source.key else ""}
                           {", _known_campaign" if source.references_campaign else ""}),
                coalesce(_reason, {"coalesce(" + ", ".join(clauses) + ")" if len(clauses) > 1 else clauses[0]})
                    AS _reason
-        FROM ranked {" ".join(joins)}
+        FROM _checked {" ".join(joins)}
         """
     )
 
