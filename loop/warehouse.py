@@ -62,7 +62,8 @@ def connect(settings: Settings, *, write: bool) -> Iterator[duckdb.DuckDBPyConne
         raise LoopError(f"There is no warehouse at {path} yet; run `loop run` first.")
     with warehouse_lock(path, exclusive=write, timeout=settings.lock_timeout_seconds):
         path.parent.mkdir(parents=True, exist_ok=True)
-        con = duckdb.connect(str(path), read_only=not write, config={"enable_progress_bar": False})
+        con = duckdb.connect(str(path), read_only=not write)
+        con.execute("SET enable_progress_bar = false")
         try:
             yield con
         finally:
