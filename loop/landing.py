@@ -208,12 +208,12 @@ def _csv_header(path: Path) -> list[str]:
 def _stage_ndjson(con: duckdb.DuckDBPyConnection, path: Path, columns: tuple[ColumnCheck, ...]) -> None:
     """``_lines`` (position, payload) and ``_incoming`` (position, each field as text) from an NDJSON file.
 
-    Each line is parsed once (``from_json`` into a struct of text and JSON fields); a line that is not a JSON
-    object parses to NULL and is reported as malformed. Blank lines are not records.
+    Each line is validated (``json_valid``, cheap) and parsed once (``from_json`` into a struct of text and JSON
+    fields); a line that is not a JSON object is reported as malformed. Blank lines are not records.
     """
     struct = "{" + ", ".join(f'"{c.key}": "{"JSON" if c.is_json else "VARCHAR"}"' for c in columns) + "}"
     picks = [
-        f'_s."{c.key}" AS "{c.name}"' if c.is_json else f"nullif(trim(_s.\"{c.key}\"), '') AS \"{c.name}\""
+        f'_s."{c.key}" AS "{c.name}"' if c.is_json else f'nullif(trim(_s."{c.key}"), \'\') AS "{c.name}"'
         for c in columns
     ]
     con.execute(
@@ -229,7 +229,9 @@ def _stage_ndjson(con: duckdb.DuckDBPyConnection, path: Path, columns: tuple[Col
         f"""
         CREATE OR REPLACE TEMP TABLE _incoming AS
         WITH parsed AS (
-            SELECT _row_number, try(from_json(_payload, {_sql_literal(struct)})) AS _s
+            SELECT _row_number,
+                   CASE WHEN json_valid(_payload) AND starts_with(ltrim(_payload), '{{')
+                        THEN from_json(_payload, {_sql_literal(struct)}) END AS _s
             FROM _lines WHERE _payload IS NOT NULL AND trim(_payload) <> ''
         )
         SELECT _row_number,
@@ -246,7 +248,7 @@ def _stage_csv(con: duckdb.DuckDBPyConnection, path: Path, columns: tuple[Column
     missing = [c.key for c in columns if c.key not in header]
     file_reason = _sql_literal(f"the file has no {', '.join(repr(m) for m in missing)} column") if missing else "NULL"
     picks = [
-        f"nullif(trim(\"{c.key}\"), '') AS \"{c.name}\"" if c.key in header else f'NULL::VARCHAR AS "{c.name}"'
+        f'nullif(trim("{c.key}"), \'\') AS "{c.name}"' if c.key in header else f'NULL::VARCHAR AS "{c.name}"'
         for c in columns
     ]
     payload = "json_object(" + ", ".join(f'{_sql_literal(h)}, "{h}"' for h in header) + ")::VARCHAR"
