@@ -128,7 +128,8 @@ def _validated(settings: Settings, pillar: str, run_id: str) -> tuple[bool, str]
 
     with connect(settings, write=False) as con:
         exists = con.execute(
-            "SELECT count(*) FROM information_schema.tables WHERE table_schema = 'ops' AND table_name = 'validation_log'"
+            "SELECT count(*) FROM information_schema.tables "
+            "WHERE table_schema = 'ops' AND table_name = 'validation_log'"
         ).fetchone()
         if not exists or not exists[0]:
             return False, "it was not validated in this run"
