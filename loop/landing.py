@@ -402,6 +402,7 @@ def _apply_record_checks(
         key_text = " || '/' || ".join(f'"{k}"::VARCHAR' for k in source.key)
         joins.append(
             f"""LEFT JOIN (SELECT {key_cols}, min(_source_file) AS _landed_in FROM {source.table}
+                          WHERE ({key_cols}) IN (SELECT ({key_cols}) FROM _checked)
                           GROUP BY ALL) AS landed USING ({key_cols})"""
         )
         clauses.append(
