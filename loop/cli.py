@@ -25,8 +25,9 @@ from rich.table import Table
 from loop.errors import LoopError
 from loop.settings import PUBLISHED_PILLARS, Settings, get_settings
 
-console = Console()
-err_console = Console(stderr=True)
+# Tables stay readable when the output is a log file or a CI console rather than a terminal.
+console = Console(width=None if sys.stdout.isatty() else 140)
+err_console = Console(stderr=True, width=None if sys.stderr.isatty() else 140)
 
 
 def _date(text: str) -> date:

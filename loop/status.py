@@ -67,7 +67,13 @@ def cycle_status(settings: Settings, start: date | None = None, end: date | None
         reasons = _rows(
             con,
             """
-            SELECT source, regexp_replace(reason, '[:(].*$', '') AS reason, count(*) AS records
+            SELECT source,
+                   CASE
+                       WHEN reason LIKE 'duplicate %' THEN regexp_extract(reason, '^duplicate [a-z_]+( \+ [a-z_]+)*')
+                       WHEN reason LIKE 'unknown campaign_id%' THEN 'unknown campaign_id'
+                       ELSE regexp_replace(reason, '[:(].*$', '')
+                   END AS reason,
+                   count(*) AS records
             FROM ops.quarantine WHERE partition_date BETWEEN ? AND ?
             GROUP BY ALL ORDER BY records DESC LIMIT 12
             """,
@@ -120,8 +126,9 @@ def scorecard_extremes(settings: Settings, count: int = 3) -> tuple[list[dict[st
     con = publish.reader(settings)
     try:
         columns = (
-            "scorecard_rank, campaign_id, channel, promise, customers_acquired, round(roas, 2) AS roas, "
-            "round(error_rate, 3) AS error_rate, nps, round(promise_kept_score, 1) AS promise_kept_score"
+            "scorecard_rank AS rank, campaign_id, channel, customers_acquired AS acquired, round(roas, 2) AS roas, "
+            "round(conversion_rate, 3) AS conversion, round(error_rate, 3) AS error_rate, nps, "
+            "promise_kept_score AS promise_kept"
         )
         top = _rows(con, f"SELECT {columns} FROM loop.campaign_scorecard ORDER BY scorecard_rank LIMIT ?", [count])
         bottom = _rows(
