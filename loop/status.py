@@ -69,7 +69,7 @@ def cycle_status(settings: Settings, start: date | None = None, end: date | None
             """
             SELECT source,
                    CASE
-                       WHEN reason LIKE 'duplicate %' THEN regexp_extract(reason, '^duplicate [a-z_]+( \+ [a-z_]+)*')
+                       WHEN reason LIKE 'duplicate %' THEN regexp_extract(reason, '^duplicate [a-z_]+( [+] [a-z_]+)*')
                        WHEN reason LIKE 'unknown campaign_id%' THEN 'unknown campaign_id'
                        ELSE regexp_replace(reason, '[:(].*$', '')
                    END AS reason,
