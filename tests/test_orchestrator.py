@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 from datetime import date, timedelta
+from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -51,7 +52,8 @@ def test_landing_reconciles_and_quarantines_the_planted_records(airflow_run) -> 
     settings, summary, _, _ = airflow_run
     with connect(settings, write=False) as con:
         read, loaded, quarantined = con.execute(
-            "SELECT sum(rows_read), sum(rows_loaded), sum(rows_quarantined) FROM ops.landing_log WHERE status <> 'unchanged'"
+            "SELECT sum(rows_read), sum(rows_loaded), sum(rows_quarantined) FROM ops.landing_log "
+            "WHERE status <> 'unchanged'"
         ).fetchone()
         reasons = dict(
             con.execute("SELECT split_part(reason, ' ', 1), count(*) FROM ops.quarantine GROUP BY ALL").fetchall()
@@ -124,4 +126,4 @@ def test_a_planted_bad_value_fails_its_pillar_and_keeps_the_previous_publication
             "ORDER BY validated_at DESC LIMIT 1"
         ).fetchone()
     assert result is not None and result[0] is False and "latency" in result[1]
-    assert "2460000" in open(result[2]).read()
+    assert "2460000" in Path(result[2]).read_text()

@@ -57,16 +57,15 @@ def test_readers_share_and_writers_wait(settings: Settings) -> None:
     path = settings.warehouse_path
     with warehouse_lock(path, exclusive=False, timeout=1), warehouse_lock(path, exclusive=False, timeout=1):
         started = time.monotonic()
-        with pytest.raises(WarehouseBusyError, match="stayed locked"):
-            with warehouse_lock(path, exclusive=True, timeout=0.3):
-                pass
+        busy = pytest.raises(WarehouseBusyError, match="stayed locked")
+        with busy, warehouse_lock(path, exclusive=True, timeout=0.3):
+            pass
         assert time.monotonic() - started >= 0.3
 
 
 def test_reading_a_missing_warehouse_is_a_clear_error(settings: Settings) -> None:
     from loop.errors import LoopError
 
-    with pytest.raises(LoopError, match="no warehouse"):
-        with connect(settings, write=False):
-            pass
+    with pytest.raises(LoopError, match="no warehouse"), connect(settings, write=False):
+        pass
     assert isinstance(duckdb.__version__, str)

@@ -81,7 +81,8 @@ def test_figures_worked_out_by_hand(built) -> None:  # type: ignore[no-untyped-d
         ).fetchone()
         nps = con.execute("SELECT nps FROM main.nps_by_area_version ORDER BY product_area").fetchall()
         performance = con.execute(
-            "SELECT spend, clicks, customers_acquired, cac, roas FROM main.campaign_performance WHERE campaign_id = 'cmp_a'"
+            "SELECT spend, clicks, customers_acquired, cac, roas FROM main.campaign_performance "
+            "WHERE campaign_id = 'cmp_a'"
         ).fetchone()
     assert unknown_utm == (1,)  # a UTM campaign that is not in the catalog stays unattributed
     # cmp_a: 100 * (0.3 * 1 + 0.3 * (1 - 0) + 0.2 * (3000 - 633.3) / 2500 + 0.2 * (100 + 100) / 200) = 98.9
