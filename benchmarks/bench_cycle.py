@@ -26,9 +26,8 @@ import duckdb
 
 from loop import cycle, landing
 from loop.contracts import source_named
-from loop.generate import generate
-from loop.publish import PILLAR_DATASETS
-from loop.settings import Settings
+from loop.sample import generate
+from loop.settings import PUBLISHED_PILLARS, Settings
 from loop.warehouse import connect
 
 
@@ -81,10 +80,12 @@ def bench_cycle(settings: Settings, start: date, days: int) -> None:
                 landing.land_pillar(settings, p, start + timedelta(days=offset), run_id="bench")
 
         _timed(f"land {pillar} ({days} days)", timings, land_days)
-    _timed("dbt build (models + tests)", timings, cycle.build, settings, end, "bench")
-    _timed("validate all pillars (GX)", timings, cycle.validate, settings, end, "bench")
-    for pillar in PILLAR_DATASETS:
-        _timed(f"publish {pillar} (Parquet)", timings, cycle.publish_pillar, settings, pillar, end, "bench")
+    attempt = cycle.Attempt.of(end, "bench")
+    _timed("dbt build (models + tests)", timings, cycle.build, settings, attempt)
+    for pillar in PUBLISHED_PILLARS:
+        _timed(f"validate {pillar} (GX)", timings, cycle.validate, settings, attempt, pillar)
+    for pillar in PUBLISHED_PILLARS:
+        _timed(f"publish {pillar} (Parquet)", timings, cycle.publish_pillar, settings, attempt, pillar)
     total = sum(seconds for _, seconds in timings)
     print(f"\nFull cycle over {days} days of data, stage by stage (in-process):")
     for label, seconds in timings:

@@ -5,67 +5,86 @@ Each run covers one **data interval** of one day (`CronDataIntervalTimetable`, m
 2026-03-02 processes the files that landed under `date=2026-03-02` once that day is over.
 
 1. **land_marketing / land_experience / land_product** — the pillar's raw files for the day go through their
-   pydantic contracts into DuckDB; bad records go to quarantine with a reason.
-2. **build** — `dbt build`: staging, intermediate and marts, with dbt data and unit tests.
-3. **validate** — every pillar's Great Expectations suites run on its marts, and each outcome is recorded. If
-   any pillar fails, the task fails (after validating them all), naming the failed expectations.
-4. **publish_<pillar>** — runs once validation is done (`all_done`) and publishes the pillar's marts as a new
-   Parquet version (an Asset update) only if that pillar passed in this run; otherwise it fails and the
-   previous version stays published. So a failing suite blocks its own pillar and fails the run loudly.
+   pydantic contracts into DuckDB; bad records go to quarantine with a reason, unreadable files are set aside.
+2. **build** — `dbt build` as of the newest cycle date: staging, intermediate and marts, with dbt's data tests.
+3. **validate_<pillar>** — the pillar's Great Expectations suites on its marts, one task per pillar.
+4. **publish_<pillar>** — the pillar's marts become a new Parquet version (an Asset update) when every pillar they
+   are built from passed validation in this run (the edges below follow the marts' lineage in the dbt project);
+   otherwise the task does not run and the previous version stays published.
 
-Writers to the warehouse are serialized by a file lock, so the parallel tasks queue instead of failing.
-Re-running a day is idempotent. Everything happens in the `loop` package; this file only wires the steps.
+Publications only move forward, and only from this attempt's own build and validations. Tasks retry with backoff
+when the cause can pass (a busy warehouse); a data problem fails at once. Everything happens in the `loop`
+package; this file only wires the steps.
 """
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pendulum
 from airflow.sdk import Asset, CronDataIntervalTimetable, dag, get_current_context, task
+from airflow.sdk.exceptions import AirflowFailException
 
 LANDING_PILLARS = ("marketing", "experience", "product")
-PUBLISHED_PILLARS = ("marketing", "experience", "product", "loop")
+PUBLISHED_PILLARS = ("marketing", "experience", "product", "cycle")
 
 
-def _cycle() -> tuple[object, object, str]:
-    """The settings, the cycle date (start of the data interval) and the run id of the running task."""
+def _run(step: str, *args: str) -> dict:
+    """Call ``loop.cycle.<step>`` for the running attempt; a LoopError that retrying cannot fix fails at once."""
+    from loop import cycle
+    from loop.errors import LoopError
     from loop.settings import get_settings
 
     context = get_current_context()
     start = context["data_interval_start"]
     assert start is not None, "loop_cycle runs need a data interval"
-    return get_settings(), start.date(), context["run_id"]
+    run = context["dag_run"]
+    attempt = cycle.Attempt.of(start.date(), context["run_id"], getattr(run, "clear_number", 0))
+    try:
+        return getattr(cycle, step)(get_settings(), attempt, *args)
+    except LoopError as error:
+        if error.retryable:
+            raise
+        raise AirflowFailException(str(error)) from error
 
 
-@task(retries=0)
+def _retries() -> dict:
+    from loop.settings import get_settings
+
+    settings = get_settings()
+    return {
+        "retries": settings.task_retries,
+        "retry_delay": timedelta(seconds=settings.task_retry_delay_seconds),
+        "retry_exponential_backoff": 2.0,
+        "max_retry_delay": timedelta(minutes=10),
+    }
+
+
+def _published_asset(pillar: str) -> Asset:
+    from loop.settings import get_settings
+
+    manifest = get_settings().published_dir / pillar / "manifest.json"
+    return Asset(uri=manifest.as_uri(), name=f"loop_published_{pillar}", group="loop")
+
+
+@task
 def land(pillar: str) -> dict:
-    from loop import cycle
-
-    settings, cycle_date, run_id = _cycle()
-    return cycle.land(settings, pillar, cycle_date, run_id)  # type: ignore[arg-type]
+    return _run("land", pillar)
 
 
-@task(retries=0)
+@task
 def build() -> dict:
-    from loop import cycle
-
-    settings, cycle_date, run_id = _cycle()
-    return cycle.build(settings, cycle_date, run_id)  # type: ignore[arg-type]
+    return _run("build")
 
 
-@task(retries=0)
-def validate() -> dict:
-    from loop import cycle
-
-    settings, cycle_date, run_id = _cycle()
-    return cycle.validate(settings, cycle_date, run_id)  # type: ignore[arg-type]
+@task
+def validate(pillar: str) -> dict:
+    return _run("validate", pillar)
 
 
-@task(retries=0, trigger_rule="all_done")
+@task
 def publish(pillar: str) -> dict:
-    from loop import cycle
-
-    settings, cycle_date, run_id = _cycle()
-    return cycle.publish_pillar(settings, pillar, cycle_date, run_id)  # type: ignore[arg-type]
+    return _run("publish_pillar", pillar)
 
 
 @dag(
@@ -76,15 +95,20 @@ def publish(pillar: str) -> dict:
     max_active_runs=1,
     tags=["loop"],
     doc_md=__doc__,
+    default_args=_retries(),
 )
 def loop_cycle() -> None:
+    from loop.transform.catalog import pillar_lineage
+
     built = build()
-    checked = validate()
     for pillar in LANDING_PILLARS:
         land.override(task_id=f"land_{pillar}")(pillar) >> built
-    built >> checked
+    checks = {pillar: validate.override(task_id=f"validate_{pillar}")(pillar) for pillar in PUBLISHED_PILLARS}
     for pillar in PUBLISHED_PILLARS:
-        checked >> publish.override(task_id=f"publish_{pillar}", outlets=[Asset(f"loop://published/{pillar}")])(pillar)
+        built >> checks[pillar]
+        published = publish.override(task_id=f"publish_{pillar}", outlets=[_published_asset(pillar)])(pillar)
+        for needed in pillar_lineage(pillar):
+            checks[needed] >> published
 
 
 loop_cycle()

@@ -1,11 +1,12 @@
 """The ``loop`` command: a thin shell over the package.
 
 ```
-loop generate   write a deterministic sample period into the landing folder
-loop run        run daily cycles through Airflow (embedded: SQLite + LocalExecutor) and print a summary
-loop status     last cycles: rows landed/quarantined per source, validation results, publications
-loop query      read-only SQL on the published marts, printed as a table
-loop export     a pillar's published dataset to Parquet or CSV
+loop generate     write a deterministic sample period into the landing folder
+loop run          run daily cycles through Airflow (embedded: SQLite + LocalExecutor) and print a summary
+loop status       each cycle's outcome and durations, rows per source, drift, validation, publications
+loop quarantine   list, explain and replay quarantined records
+loop query        read-only SQL on the published marts, printed as a table
+loop export       a pillar's published dataset to Parquet or CSV
 ```
 Errors are printed as one sentence; ``--debug`` shows the traceback.
 """
@@ -54,7 +55,7 @@ def _table(rows: list[dict[str, Any]], title: str | None = None) -> Table:
 def cmd_generate(args: argparse.Namespace, settings: Settings) -> int:
     from rich.progress import Progress
 
-    from loop.generate import generate
+    from loop.sample import generate
 
     settings.ensure_dirs()
     with Progress(console=console, transient=True) as bar:
@@ -85,19 +86,15 @@ def cmd_generate(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _landed_dates(settings: Settings) -> list[date]:
-    found: set[date] = set()
-    for folder in settings.landing_dir.glob("*/*/date=*"):
-        try:
-            found.add(date.fromisoformat(folder.name.removeprefix("date=")))
-        except ValueError:
-            continue
-    return sorted(found)
+    from loop.landing import landed_dates
+
+    return landed_dates(settings.landing_dir)
 
 
 def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
     from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
-    from loop.orchestrator import CycleRun, run_cycles
+    from loop.orchestrate.embedded import CycleRun, run_cycles
 
     if args.date:
         start = end = args.date
@@ -108,8 +105,16 @@ def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
     else:
         dates = _landed_dates(settings)
         if not dates:
+            from loop.landing.layout import survey
+
+            notices = survey(settings.landing_dir)
+            hint = (
+                f" ({len(notices)} path(s) there do not fit the layout, e.g. {notices[0].path}: {notices[0].notice})"
+                if notices
+                else ""
+            )
             raise LoopError(
-                f"No landed files under {settings.landing_dir}; run `loop generate` or drop files there first."
+                f"No landed files under {settings.landing_dir}; run `loop generate` or drop files there first{hint}."
             )
         start, end = dates[0], dates[-1]
     total = (end - start).days + 1
@@ -145,6 +150,12 @@ def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
+    from loop.orchestrate.standing import serve
+
+    return serve(settings, say=console.print)
+
+
 def print_summary(settings: Settings, start: date, end: date, runs: list[Any]) -> None:
     from loop.status import cycle_status, scorecard_extremes
 
@@ -154,7 +165,8 @@ def print_summary(settings: Settings, start: date, end: date, runs: list[Any]) -
     if status.sources:
         console.print(_table(status.sources, "Landing per source (rows read = loaded + quarantined)"))
     if status.quarantine_reasons:
-        console.print(_table(status.quarantine_reasons, "Top quarantine reasons"))
+        console.print(_table(status.quarantine_reasons, "Top quarantine reasons (loop quarantine list)"))
+    _print_attention(status)
     if status.validations:
         latest: dict[str, dict[str, Any]] = {}
         failed_cycles: dict[str, int] = {}
@@ -179,11 +191,22 @@ def print_summary(settings: Settings, start: date, end: date, runs: list[Any]) -
     if top:
         console.print(_table(top, "Cycle scorecard: top campaigns (promise kept)"))
         console.print(_table(bottom, "Cycle scorecard: bottom campaigns"))
+    console.print(_table(status.publications, "Published datasets (current versions)"))
     console.print(
         f"Published datasets: {settings.published_dir}/<pillar>/manifest.json (Parquet). Query them with\n"
         '  loop query "select * from campaign_scorecard order by scorecard_rank"\n'
-        "  loop export loop --format csv --out ./exports     |   loop status"
+        "  loop export cycle --format csv --out ./exports     |   loop status"
     )
+
+
+def _print_attention(status: Any) -> None:
+    """Files set aside, layout notices and schema drift: what landing did not take, said out loud."""
+    if status.set_aside:
+        err_console.print(_table(status.set_aside, "Files set aside (not landed; fix them and rerun their day)"))
+    if status.notices:
+        err_console.print(_table(status.notices, "Not landed: the landing folder holds things outside its layout"))
+    if status.drift:
+        console.print(_table(status.drift, "Schema drift: columns or keys the contracts do not know (not landed)"))
 
 
 # ----------------------------------------------------------------------------------------------------------------
@@ -192,90 +215,121 @@ def print_summary(settings: Settings, start: date, end: date, runs: list[Any]) -
 
 
 def cmd_status(args: argparse.Namespace, settings: Settings) -> int:
-    from loop import publish
     from loop.status import cycle_status
 
     status = cycle_status(settings, last=args.last)
-    if not status.cycles:
+    if not status.cycles and not status.sources:
         console.print("No cycles have run yet. Start with `loop generate` and `loop run`.")
         return 0
-    console.print(_table(status.cycles, f"Last {len(status.cycles)} cycle(s): rows landed per cycle date"))
-    console.print(_table(status.sources, "Per source"))
+    if status.cycles:
+        console.print(_table(status.cycles, "Cycle attempts: outcome and step durations"))
+    console.print(_table(status.sources, "Per source (rows read = loaded + quarantined, as they stand now)"))
     if status.quarantine_reasons:
-        console.print(_table(status.quarantine_reasons, "Top quarantine reasons (details: ops.quarantine)"))
+        console.print(_table(status.quarantine_reasons, "Top quarantine reasons (details: loop quarantine list)"))
+    _print_attention(status)
     if status.validations:
         rows = [
             {k: v for k, v in row.items() if k != "result_path"} | {"result": Path(row["result_path"]).name}
             for row in status.validations
         ]
-        console.print(_table(rows, "Validation results"))
-    pubs = []
-    for pillar in PUBLISHED_PILLARS:
-        current = publish.current(settings, pillar)
-        pubs.append(
-            {
-                "pillar": pillar,
-                "published cycle": current.cycle_date if current else "never",
-                "version": current.version if current else "",
-                "rows": current.rows if current else 0,
-            }
-        )
-    console.print(_table(pubs, f"Published datasets ({settings.published_dir})"))
+        console.print(_table(rows, "Validation per pillar"))
+    console.print(_table(status.publications, f"Published datasets ({settings.published_dir})"))
     return 0
 
 
 def cmd_query(args: argparse.Namespace, settings: Settings) -> int:
-    import duckdb
+    from loop.publish.reader import cap_process_memory, run_query
 
-    from loop import publish
-
-    con = publish.reader(settings)
-    try:
-        try:
-            statements = con.extract_statements(args.sql)
-            if len(statements) != 1 or statements[0].type != duckdb.StatementType.SELECT:
-                raise LoopError("`loop query` runs one read-only SELECT statement on the published marts.")
-            cursor = con.execute(args.sql)
-        except duckdb.Error as error:
-            raise LoopError(f"The query failed: {str(error).splitlines()[0]}") from None
-        if cursor.description is None:
-            return 0
-        names = [d[0] for d in cursor.description]
-        rows = cursor.fetchmany(args.limit + 1)
-    finally:
-        con.close()
-    shown = rows[: args.limit]
+    cap_process_memory(settings)
+    result = run_query(settings, args.sql, limit=args.limit)
     if args.format == "csv":
         import csv
 
         writer = csv.writer(sys.stdout)
-        writer.writerow(names)
-        writer.writerows(shown)
+        writer.writerow(result.columns)
+        writer.writerows(result.rows)
         return 0
-    console.print(_table([dict(zip(names, row, strict=True)) for row in shown]))
-    if len(rows) > args.limit:
+    console.print(_table([dict(zip(result.columns, row, strict=True)) for row in result.rows]))
+    if result.truncated:
         console.print(f"(first {args.limit} rows; raise --limit to see more)")
     return 0
 
 
 def cmd_export(args: argparse.Namespace, settings: Settings) -> int:
     from loop import publish
+    from loop.publish.export import export_pillar
 
-    publish.check_pillar(args.pillar)
+    for item in export_pillar(settings, args.pillar, Path(args.out), args.format):
+        console.print(f"{item.path}  ({item.rows:,} rows)")
     current = publish.current(settings, args.pillar)
-    if current is None:
-        raise LoopError(f"The {args.pillar} pillar has not been published yet; run `loop run` first.")
-    out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
-    con = publish.reader(settings)
-    try:
-        for table in current.tables:
-            target = out / f"{table}.{args.format}"
-            options = "FORMAT parquet" if args.format == "parquet" else "FORMAT csv, HEADER true"
-            con.execute(f"COPY (SELECT * FROM {args.pillar}.{table}) TO '{target.as_posix()}' ({options})")
-            console.print(f"{target}  ({current.tables[table]['rows']:,} rows, cycle {current.cycle_date})")
-    finally:
-        con.close()
+    if current is not None:
+        console.print(f"{args.pillar} as of {current.as_of} (version {current.version})")
+    return 0
+
+
+def cmd_quarantine(args: argparse.Namespace, settings: Settings) -> int:
+    from loop import quarantine
+
+    filters = quarantine.Filters(args.source, args.kind, args.date, args.file)
+    if args.action == "show":
+        if not args.file or not args.record_list:
+            raise LoopError("`loop quarantine show` needs --file and --record (see `loop quarantine list`).")
+        record = quarantine.explain(settings, args.file, args.record_list[0])
+        console.print(
+            f"[bold]{record['file']}[/bold], record {record['record']} ({record['source']}, {record['date']})"
+        )
+        console.print(f"kind: {record['kind']}{' (released)' if record['released'] else ''}")
+        console.print(f"reason: {record['reason']}")
+        console.print("payload:", markup=False)
+        console.print(record["payload"], markup=False, soft_wrap=True)
+        if record["contract"]:
+            console.print("what the contract says:")
+            for line in record["contract"]:
+                console.print(f"  - {line}", markup=False)
+        console.print("contract fields: " + "; ".join(record["fields"]), markup=False)
+        return 0
+    if args.action == "isolate":
+        from datetime import UTC, datetime
+
+        if not args.file:
+            raise LoopError("`loop quarantine isolate` needs --file (and --record to isolate only some records).")
+        run_id = f"isolate__{datetime.now(UTC):%Y-%m-%dT%H:%M:%S}"
+        count = quarantine.isolate(settings, args.file, args.record_list, args.reason or "", run_id)
+        console.print(
+            f"Isolated {count} record(s) of {args.file}. Run `loop run --date <day>` to rebuild and publish "
+            "without them; `loop quarantine replay --kind isolated --file ...` brings them back."
+        )
+        return 0
+    if args.action == "replay":
+        from datetime import UTC, datetime
+
+        run_id = f"replay__{datetime.now(UTC):%Y-%m-%dT%H:%M:%S}"
+        outcome = quarantine.replay(settings, filters, run_id)
+        if not outcome.evaluated:
+            console.print("Nothing held matches; nothing to replay.")
+            return 0
+        if outcome.files:
+            rows = [
+                {"file": r.file, "rows read": r.rows_read, "landed": r.rows_loaded, "still held": r.rows_quarantined}
+                for r in outcome.files
+            ]
+            console.print(_table(rows, "Files that got records back (as they stand now)"))
+        console.print(
+            f"{outcome.released} of {outcome.evaluated} record(s) released; the others stay held with their current "
+            "reason. Run `loop run --date <day>` for the days concerned to rebuild and publish the marts."
+        )
+        return 0
+    summary = quarantine.summary(settings, filters)
+    if not summary:
+        console.print(
+            "Nothing is held in quarantine" + (" for these filters." if filters != quarantine.Filters() else ".")
+        )
+        return 0
+    console.print(_table(summary, "Held in quarantine"))
+    console.print(_table(quarantine.records(settings, filters, args.limit), f"Held records (first {args.limit})"))
+    console.print(
+        "Explain one: loop quarantine show --file <file> --record <n>    Replay: loop quarantine replay [...]"
+    )
     return 0
 
 
@@ -303,6 +357,9 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--to", dest="end", type=_date, help="last cycle date of a range (inclusive)")
     run.set_defaults(func=cmd_run)
 
+    serve = sub.add_parser("serve", help="a standing Airflow with its UI and the daily schedule, in the foreground")
+    serve.set_defaults(func=cmd_serve)
+
     status = sub.add_parser("status", help="last cycles, rows landed/quarantined, validation results")
     status.add_argument("--last", type=int, default=7, help="how many cycle dates (default 7)")
     status.set_defaults(func=cmd_status)
@@ -312,6 +369,23 @@ def build_parser() -> argparse.ArgumentParser:
     query.add_argument("--limit", type=int, default=50, help="rows to print (default 50)")
     query.add_argument("--format", choices=("table", "csv"), default="table")
     query.set_defaults(func=cmd_query)
+
+    quarantine = sub.add_parser("quarantine", help="list, explain and replay quarantined records")
+    quarantine.add_argument("action", nargs="?", choices=("list", "show", "replay", "isolate"), default="list")
+    quarantine.add_argument("--source", help="one source (events, touches, ...)")
+    quarantine.add_argument("--kind", help="one kind of reason (contract, duplicate, unknown_reference, ...)")
+    quarantine.add_argument("--date", type=_date, help="one landing date")
+    quarantine.add_argument("--file", help="one file, as listed (path under the landing folder)")
+    quarantine.add_argument(
+        "--record",
+        type=int,
+        action="append",
+        dest="record_list",
+        help="a record's position in its file (show: one; isolate: repeat for several)",
+    )
+    quarantine.add_argument("--reason", help="with isolate: why (shown in the quarantine)")
+    quarantine.add_argument("--limit", type=int, default=20, help="records listed (default 20)")
+    quarantine.set_defaults(func=cmd_quarantine)
 
     export = sub.add_parser("export", help="a pillar's published dataset to Parquet or CSV files")
     export.add_argument("pillar", choices=PUBLISHED_PILLARS)

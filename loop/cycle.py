@@ -1,72 +1,225 @@
 """One daily cycle of the loop, as steps the Airflow DAG calls: land -> build -> validate -> publish.
 
-Each step is idempotent for its cycle date: landing skips unchanged files and replaces changed ones, the dbt
-build recreates the marts from what landed up to the cycle date, and a publication is a new Parquet version.
-Steps return small JSON-serialisable summaries (they become the tasks' XComs) and raise :class:`LoopError`
-with one clear sentence when the cycle must stop.
+Every step belongs to an **attempt**: one run of the cycle of a day (an Airflow dag run, and each time it is
+cleared and run again). A publication trusts only the build and the validations of its own attempt, so a rerun
+whose landing or build fails publishes nothing, whatever an earlier attempt of the same day achieved.
+
+The build's **as-of date** is the newest cycle date built so far (or this cycle's, if newer): rerunning an earlier
+day lands that day's corrected files and rebuilds the marts with everything known, so publications only move
+forward. A pillar is published only if every pillar its marts are built from (its lineage, read from the dbt
+project) passed validation in the same attempt.
+
+Each step is recorded in ``ops.cycle_steps`` (start, end, outcome), and its figures in ``ops.build_log``,
+``ops.validation_log`` and ``ops.publication_log``; ``loop status`` reads them. Steps return small
+JSON-serialisable summaries (the tasks' XComs) and raise :class:`LoopError` with one clear sentence.
 """
 
 from __future__ import annotations
 
-from dataclasses import asdict
+import contextlib
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import asdict, dataclass
 from datetime import UTC, date, datetime
 from typing import Any
 
 from loop import landing, publish, transform
 from loop.errors import LoopError
-from loop.settings import Settings
+from loop.landing.schema import ensure_table
+from loop.settings import PILLARS, PUBLISHED_PILLARS, Settings
+from loop.transform import catalog
+from loop.warehouse import connect
 
-OPS_DDL = (
-    "CREATE SCHEMA IF NOT EXISTS ops",
-    """CREATE TABLE IF NOT EXISTS ops.validation_log (
-        run_id VARCHAR NOT NULL, cycle_date DATE NOT NULL, pillar VARCHAR NOT NULL, success BOOLEAN NOT NULL,
-        evaluated INTEGER NOT NULL, failed INTEGER NOT NULL, summary VARCHAR NOT NULL, result_path VARCHAR NOT NULL,
-        validated_at TIMESTAMPTZ NOT NULL
-    )""",
-    """CREATE TABLE IF NOT EXISTS ops.publication_log (
-        run_id VARCHAR NOT NULL, cycle_date DATE NOT NULL, pillar VARCHAR NOT NULL, version VARCHAR NOT NULL,
-        rows BIGINT NOT NULL, published_at TIMESTAMPTZ NOT NULL
-    )""",
-    """CREATE TABLE IF NOT EXISTS ops.build_log (
-        run_id VARCHAR NOT NULL, cycle_date DATE NOT NULL, models INTEGER NOT NULL, tests INTEGER NOT NULL,
-        seconds DOUBLE NOT NULL, built_at TIMESTAMPTZ NOT NULL
-    )""",
-)
+OPS_TABLES: dict[str, tuple[tuple[str, str], ...]] = {
+    "ops.cycle_steps": (
+        ("run_id", "VARCHAR NOT NULL"),
+        ("attempt", "VARCHAR NOT NULL"),
+        ("cycle_date", "DATE NOT NULL"),
+        ("step", "VARCHAR NOT NULL"),
+        ("started_at", "TIMESTAMPTZ NOT NULL"),
+        ("finished_at", "TIMESTAMPTZ"),
+        ("outcome", "VARCHAR NOT NULL"),
+        ("detail", "VARCHAR"),
+    ),
+    "ops.build_log": (
+        ("run_id", "VARCHAR NOT NULL"),
+        ("cycle_date", "DATE NOT NULL"),
+        ("models", "INTEGER NOT NULL"),
+        ("tests", "INTEGER NOT NULL"),
+        ("seconds", "DOUBLE NOT NULL"),
+        ("built_at", "TIMESTAMPTZ NOT NULL"),
+        ("attempt", "VARCHAR"),
+        ("as_of", "DATE"),
+        ("success", "BOOLEAN"),
+        ("detail", "VARCHAR"),
+    ),
+    "ops.validation_log": (
+        ("run_id", "VARCHAR NOT NULL"),
+        ("cycle_date", "DATE NOT NULL"),
+        ("pillar", "VARCHAR NOT NULL"),
+        ("success", "BOOLEAN NOT NULL"),
+        ("evaluated", "INTEGER NOT NULL"),
+        ("failed", "INTEGER NOT NULL"),
+        ("summary", "VARCHAR NOT NULL"),
+        ("result_path", "VARCHAR NOT NULL"),
+        ("validated_at", "TIMESTAMPTZ NOT NULL"),
+        ("attempt", "VARCHAR"),
+        ("as_of", "DATE"),
+    ),
+    "ops.publication_log": (
+        ("run_id", "VARCHAR NOT NULL"),
+        ("cycle_date", "DATE NOT NULL"),
+        ("pillar", "VARCHAR NOT NULL"),
+        ("version", "VARCHAR NOT NULL"),
+        ("rows", "BIGINT NOT NULL"),
+        ("published_at", "TIMESTAMPTZ NOT NULL"),
+        ("attempt", "VARCHAR"),
+        ("as_of", "DATE"),
+    ),
+}
 
 
-def _record(settings: Settings, sql: str, params: list[Any]) -> None:
-    from loop.warehouse import connect
+@dataclass(frozen=True)
+class Attempt:
+    """One attempt at the cycle of one day."""
 
+    cycle_date: date
+    run_id: str
+    attempt: str
+    """Unique per attempt: the Airflow run id and how many times that run was cleared (``<run_id>#<n>``)."""
+
+    @classmethod
+    def of(cls, cycle_date: date, run_id: str, clear_number: int | None = 0) -> Attempt:
+        return cls(cycle_date, run_id, f"{run_id}#{clear_number or 0}")
+
+
+def ensure_ops(settings: Settings) -> None:
+    """Create or evolve the cycle's ops tables (idempotent)."""
     with connect(settings, write=True) as con:
-        for statement in OPS_DDL:
-            con.execute(statement)
+        for table, columns in OPS_TABLES.items():
+            ensure_table(con, table, columns)
+
+
+def _execute(settings: Settings, sql: str, params: list[Any]) -> None:
+    with connect(settings, write=True) as con:
+        for table, columns in OPS_TABLES.items():
+            ensure_table(con, table, columns)
         con.execute(sql, params)
 
 
-def land(settings: Settings, pillar: str, cycle_date: date, run_id: str) -> dict[str, Any]:
-    """Land every file of the pillar for the cycle date."""
-    settings.ensure_dirs()
-    results = landing.land_pillar(settings, pillar, cycle_date, run_id=run_id)
-    return {
-        "pillar": pillar,
-        "files": len(results),
-        "rows_read": sum(r.rows_read for r in results),
-        "rows_loaded": sum(r.rows_loaded for r in results),
-        "rows_quarantined": sum(r.rows_quarantined for r in results),
-        "by_file": [asdict(r) | {"partition_date": r.partition_date.isoformat()} for r in results],
-    }
-
-
-def build(settings: Settings, cycle_date: date, run_id: str) -> dict[str, Any]:
-    """Build and test the dbt project for the cycle date."""
-    result = transform.build(settings, cycle_date)
-    _record(
+@contextlib.contextmanager
+def _step(settings: Settings, attempt: Attempt, step: str) -> Iterator[dict[str, Any]]:
+    """Record a step's start and outcome in ``ops.cycle_steps``; the body may put a ``detail`` in the dict."""
+    started = datetime.now(UTC)
+    _execute(
         settings,
-        "INSERT INTO ops.build_log VALUES (?, ?, ?, ?, ?, ?)",
-        [run_id, cycle_date, result.models, result.tests, result.seconds, datetime.now(UTC)],
+        "INSERT INTO ops.cycle_steps VALUES (?, ?, ?, ?, ?, NULL, 'running', NULL)",
+        [attempt.run_id, attempt.attempt, attempt.cycle_date, step, started],
     )
+    note: dict[str, Any] = {}
+    outcome, detail = "failed", None
+    try:
+        yield note
+        outcome, detail = "success", note.get("detail")
+    except BaseException as error:
+        detail = str(error)[:2000]
+        raise
+    finally:
+        with contextlib.suppress(Exception):
+            _execute(
+                settings,
+                "UPDATE ops.cycle_steps SET finished_at = ?, outcome = ?, detail = ? "
+                "WHERE attempt = ? AND step = ? AND started_at = ?",
+                [datetime.now(UTC), outcome, detail, attempt.attempt, step, started],
+            )
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# land
+# ----------------------------------------------------------------------------------------------------------------
+
+
+def land(settings: Settings, attempt: Attempt, pillar: str) -> dict[str, Any]:
+    """Land every file of the pillar for the cycle date; files that cannot be read are set aside and reported."""
+    settings.ensure_dirs()
+    with _step(settings, attempt, f"land_{pillar}") as note:
+        results = landing.land_pillar(settings, pillar, attempt.cycle_date, run_id=attempt.attempt)
+        files = [r for r in results if r.status != "replayed"]
+        replays = [r for r in results if r.status == "replayed"]
+        set_aside = [{"file": r.file, "reason": r.reason} for r in files if r.status == "set_aside"]
+        summary: dict[str, Any] = {
+            "pillar": pillar,
+            "files": len(files),
+            "rows_read": sum(r.rows_read for r in files),
+            "rows_loaded": sum(r.rows_loaded for r in files),
+            "rows_quarantined": sum(r.rows_quarantined for r in files),
+            "released_from_quarantine": sum(r.rows_loaded for r in replays),
+            "set_aside": set_aside,
+            "new_columns": {r.file: list(r.new_columns) for r in files if r.new_columns},
+            "notices": [asdict(n) for n in results.notices] if isinstance(results, landing.PillarLanding) else [],
+            "by_file": [asdict(r) | {"partition_date": r.partition_date.isoformat()} for r in results],
+        }
+        note["detail"] = (
+            f"{summary['files']} file(s), {summary['rows_loaded']} loaded, {summary['rows_quarantined']} quarantined"
+            + (f", {len(set_aside)} set aside" if set_aside else "")
+        )
+    return summary
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# build
+# ----------------------------------------------------------------------------------------------------------------
+
+
+def as_of_date(settings: Settings, cycle_date: date) -> date:
+    """The date a build of ``cycle_date`` is complete up to: the newest successfully built date, or this one."""
+    ensure_ops(settings)
+    with connect(settings, write=False) as con:
+        row = con.execute("SELECT max(as_of) FROM ops.build_log WHERE success").fetchone()
+    newest = row[0] if row and row[0] is not None else None
+    return max(cycle_date, newest) if newest is not None else cycle_date
+
+
+def build(settings: Settings, attempt: Attempt) -> dict[str, Any]:
+    """Build and test the dbt project as of the newest cycle date; record the outcome for this attempt."""
+    with _step(settings, attempt, "build") as note:
+        as_of = as_of_date(settings, attempt.cycle_date)
+        started = time.monotonic()
+        try:
+            result = transform.build(settings, as_of)
+        except LoopError as error:
+            _execute(
+                settings,
+                "INSERT INTO ops.build_log VALUES (?, ?, 0, 0, ?, ?, ?, ?, false, ?)",
+                [
+                    attempt.run_id,
+                    attempt.cycle_date,
+                    time.monotonic() - started,
+                    datetime.now(UTC),
+                    attempt.attempt,
+                    as_of,
+                    str(error)[:2000],
+                ],
+            )
+            raise
+        _execute(
+            settings,
+            "INSERT INTO ops.build_log VALUES (?, ?, ?, ?, ?, ?, ?, ?, true, NULL)",
+            [
+                attempt.run_id,
+                attempt.cycle_date,
+                result.models,
+                result.tests,
+                result.seconds,
+                datetime.now(UTC),
+                attempt.attempt,
+                as_of,
+            ],
+        )
+        note["detail"] = f"as of {as_of}: {result.models} models, {result.tests} tests, {result.seconds:.1f} s"
     slowest = sorted(result.nodes, key=lambda n: n.seconds, reverse=True)[:5]
     return {
+        "as_of": as_of.isoformat(),
         "models": result.models,
         "tests": result.tests,
         "seconds": round(result.seconds, 2),
@@ -74,31 +227,46 @@ def build(settings: Settings, cycle_date: date, run_id: str) -> dict[str, Any]:
     }
 
 
-def validate(settings: Settings, cycle_date: date, run_id: str) -> dict[str, Any]:
-    """Run every pillar's Great Expectations suites on its marts and record each outcome.
+def _built(settings: Settings, attempt: Attempt) -> date | None:
+    """The as-of date of this attempt's successful build, or None."""
+    with connect(settings, write=False) as con:
+        row = con.execute(
+            "SELECT as_of, success FROM ops.build_log WHERE attempt = ? ORDER BY built_at DESC LIMIT 1",
+            [attempt.attempt],
+        ).fetchone()
+    return row[0] if row is not None and row[1] else None
 
-    Every pillar is validated (and recorded) before this raises, so the pillars that passed can still be
-    published; :func:`publish_pillar` refuses the ones that failed.
-    """
+
+# ----------------------------------------------------------------------------------------------------------------
+# validate
+# ----------------------------------------------------------------------------------------------------------------
+
+
+def validate(settings: Settings, attempt: Attempt, pillar: str) -> dict[str, Any]:
+    """Run one pillar's Great Expectations suites on its marts (and the marts its cross-table checks read)."""
     from loop.validation import validate_pillar
 
-    outcomes: dict[str, Any] = {}
-    failures: list[str] = []
-    for pillar in publish.PILLAR_DATASETS:
-        frames = publish.read_marts(settings, pillar)
+    publish.check_pillar(pillar)
+    with _step(settings, attempt, f"validate_{pillar}") as note:
+        as_of = _built(settings, attempt)
+        if as_of is None:
+            raise LoopError(f"{pillar} cannot be validated: this attempt has no successful build.")
+        frames: dict[str, Any] = {}
+        for needed in catalog.pillar_lineage(pillar):
+            frames |= publish.read_marts(settings, needed)
         outcome = validate_pillar(
             pillar,
             frames,
-            run_id=run_id,
+            run_id=attempt.attempt,
             expectations_dir=settings.expectations_dir,
             results_dir=settings.validation_dir,
         )
-        _record(
+        _execute(
             settings,
-            "INSERT INTO ops.validation_log VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            "INSERT INTO ops.validation_log VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             [
-                run_id,
-                cycle_date,
+                attempt.run_id,
+                attempt.cycle_date,
                 pillar,
                 outcome.success,
                 outcome.evaluated,
@@ -106,70 +274,130 @@ def validate(settings: Settings, cycle_date: date, run_id: str) -> dict[str, Any
                 outcome.summary(),
                 str(outcome.result_path),
                 datetime.now(UTC),
+                attempt.attempt,
+                as_of,
             ],
         )
-        outcomes[pillar] = {
-            "success": outcome.success,
-            "summary": outcome.summary(),
-            "result": str(outcome.result_path),
-        }
         if not outcome.success:
-            failures.append(f"{outcome.summary()} Full results: {outcome.result_path}")
-    if failures:
-        raise LoopError(
-            f"Validation failed for {cycle_date}; failing pillars are not published (previous versions kept): "
-            + " ".join(failures)
-        )
-    return outcomes
+            raise LoopError(
+                f"Validation failed for {attempt.cycle_date}; {pillar} and the pillars built from it are not "
+                f"published (previous versions kept): {outcome.summary()} Full results: {outcome.result_path}"
+            )
+        note["detail"] = outcome.summary()
+    return {"pillar": pillar, "success": True, "summary": outcome.summary(), "result": str(outcome.result_path)}
 
 
-def _validated(settings: Settings, pillar: str, run_id: str) -> tuple[bool, str]:
-    from loop.warehouse import connect
-
+def _validated(settings: Settings, attempt: Attempt, pillar: str, as_of: date) -> tuple[bool, str]:
     with connect(settings, write=False) as con:
-        exists = con.execute(
-            "SELECT count(*) FROM information_schema.tables "
-            "WHERE table_schema = 'ops' AND table_name = 'validation_log'"
-        ).fetchone()
-        if not exists or not exists[0]:
-            return False, "it was not validated in this run"
         row = con.execute(
-            "SELECT success, summary FROM ops.validation_log WHERE run_id = ? AND pillar = ? "
+            "SELECT success, summary, as_of FROM ops.validation_log WHERE attempt = ? AND pillar = ? "
             "ORDER BY validated_at DESC LIMIT 1",
-            [run_id, pillar],
+            [attempt.attempt, pillar],
         ).fetchone()
     if row is None:
-        return False, "it was not validated in this run"
+        return False, f"{pillar} was not validated in this attempt"
+    if row[2] != as_of:
+        return False, f"{pillar} was validated on another build"
     return bool(row[0]), str(row[1])
 
 
-def publish_pillar(settings: Settings, pillar: str, cycle_date: date, run_id: str) -> dict[str, Any]:
-    """Publish the pillar's marts as a new Parquet version, only if they passed validation in this run."""
-    passed, summary = _validated(settings, pillar, run_id)
-    if not passed:
-        raise LoopError(f"{pillar} is not published for {cycle_date} (previous version kept): {summary}")
-    publication = publish.publish(settings, pillar, cycle_date, run_id)
-    _record(
-        settings,
-        "INSERT INTO ops.publication_log VALUES (?, ?, ?, ?, ?, ?)",
-        [run_id, cycle_date, pillar, publication.version, publication.rows, datetime.now(UTC)],
-    )
-    return {"pillar": pillar, "version": publication.version, "rows": publication.rows}
+# ----------------------------------------------------------------------------------------------------------------
+# publish
+# ----------------------------------------------------------------------------------------------------------------
 
 
-def run_locally(settings: Settings, cycle_date: date, run_id: str) -> dict[str, Any]:
-    """All steps in this process, in DAG order; for tests and benchmarks (``loop run`` goes through Airflow)."""
-    summary: dict[str, Any] = {"land": {}, "publish": {}, "failed": []}
-    for pillar in ("marketing", "experience", "product"):
-        summary["land"][pillar] = land(settings, pillar, cycle_date, run_id)
-    summary["build"] = build(settings, cycle_date, run_id)
-    try:
-        summary["validate"] = validate(settings, cycle_date, run_id)
-    except LoopError as error:
-        summary["failed"].append(str(error))
-    for pillar in publish.PILLAR_DATASETS:
+def publish_pillar(settings: Settings, attempt: Attempt, pillar: str) -> dict[str, Any]:
+    """Publish the pillar's marts as a new Parquet version, only if this attempt built them and every pillar of
+    their lineage passed validation in this attempt."""
+    publish.check_pillar(pillar)
+    with _step(settings, attempt, f"publish_{pillar}") as note:
+        as_of = _built(settings, attempt)
+        if as_of is None:
+            raise LoopError(
+                f"{pillar} is not published for {attempt.cycle_date} (previous version kept): "
+                "this attempt has no successful build."
+            )
+        lineage = catalog.pillar_lineage(pillar)
+        for needed in lineage:
+            passed, summary = _validated(settings, attempt, needed, as_of)
+            if not passed:
+                raise LoopError(
+                    f"{pillar} is not published for {attempt.cycle_date} (previous version kept): {summary}"
+                )
+        publication = publish.publish(
+            settings,
+            pillar,
+            cycle_date=attempt.cycle_date,
+            as_of=as_of,
+            run_id=attempt.run_id,
+            attempt=attempt.attempt,
+            lineage=lineage,
+        )
+        _execute(
+            settings,
+            "INSERT INTO ops.publication_log VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            [
+                attempt.run_id,
+                attempt.cycle_date,
+                pillar,
+                publication.version,
+                publication.rows,
+                datetime.now(UTC),
+                attempt.attempt,
+                as_of,
+            ],
+        )
+        note["detail"] = f"{publication.version} ({publication.rows} rows, as of {as_of})"
+    return {"pillar": pillar, "version": publication.version, "rows": publication.rows, "as_of": as_of.isoformat()}
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# all steps, in process
+# ----------------------------------------------------------------------------------------------------------------
+
+
+def run_locally(
+    settings: Settings, cycle_date: date, run_id: str, *, on_step: Callable[[str], None] | None = None
+) -> dict[str, Any]:
+    """All steps in this process, in DAG order and with the DAG's trigger rules; for tests and benchmarks
+    (``loop run`` goes through Airflow). Returns the steps' summaries and the failures."""
+    attempt = Attempt.of(cycle_date, run_id, _next_clear_number(settings, run_id))
+    summary: dict[str, Any] = {"attempt": attempt.attempt, "land": {}, "validate": {}, "publish": {}, "failed": []}
+
+    def step(name: str, call: Callable[[], dict[str, Any]]) -> dict[str, Any] | None:
+        if on_step is not None:
+            on_step(name)
         try:
-            summary["publish"][pillar] = publish_pillar(settings, pillar, cycle_date, run_id)
+            return call()
         except LoopError as error:
-            summary["failed"].append(str(error))
+            summary["failed"].append(f"{name}: {error}")
+            return None
+
+    landed = [step(f"land_{p}", lambda p=p: land(settings, attempt, p)) for p in PILLARS]  # type: ignore[misc]
+    summary["land"] = dict(zip(PILLARS, landed, strict=True))
+    if any(result is None for result in landed):
+        return summary
+    summary["build"] = step("build", lambda: build(settings, attempt))
+    if summary["build"] is None:
+        return summary
+    passed = set()
+    for pillar in PUBLISHED_PILLARS:
+        result = step(f"validate_{pillar}", lambda p=pillar: validate(settings, attempt, p))  # type: ignore[misc]
+        summary["validate"][pillar] = result
+        if result is not None:
+            passed.add(pillar)
+    for pillar in PUBLISHED_PILLARS:
+        if set(catalog.pillar_lineage(pillar)) <= passed:
+            summary["publish"][pillar] = step(
+                f"publish_{pillar}",
+                lambda p=pillar: publish_pillar(settings, attempt, p),  # type: ignore[misc]
+            )
     return summary
+
+
+def _next_clear_number(settings: Settings, run_id: str) -> int:
+    """In process, each call is a new attempt of the run: count the attempts recorded so far."""
+    ensure_ops(settings)
+    with connect(settings, write=False) as con:
+        row = con.execute("SELECT count(DISTINCT attempt) FROM ops.cycle_steps WHERE run_id = ?", [run_id]).fetchone()
+    return int(row[0]) if row else 0

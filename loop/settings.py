@@ -26,8 +26,8 @@ PROJECT_ROOT = Path(__file__).resolve().parent.parent
 PILLARS: tuple[str, ...] = ("marketing", "experience", "product")
 """The three source pillars that land raw data."""
 
-PUBLISHED_PILLARS: tuple[str, ...] = ("marketing", "experience", "product", "loop")
-"""Pillars that publish validated datasets; ``loop`` joins the other three (the cycle scorecard)."""
+PUBLISHED_PILLARS: tuple[str, ...] = ("marketing", "experience", "product", "cycle")
+"""Pillars that publish validated datasets; ``cycle`` joins the other three (the cycle scorecard)."""
 
 
 class Settings(BaseSettings):
@@ -47,6 +47,20 @@ class Settings(BaseSettings):
     lock_timeout_seconds: float = Field(
         600.0, gt=0, description="How long a writer waits for the warehouse before failing."
     )
+    max_record_bytes: int = Field(
+        1 << 20, ge=1024, description="A record (NDJSON line, CSV row) larger than this is quarantined as too large."
+    )
+    task_retries: int = Field(3, ge=0, description="Retries of a cycle task that failed for a passing cause.")
+    task_retry_delay_seconds: float = Field(
+        10.0, gt=0, description="First retry delay of a cycle task; doubles with each retry."
+    )
+    query_timeout_seconds: float = Field(60.0, gt=0, description="A `loop query` running longer is stopped.")
+    query_memory_limit: str = Field(
+        "2GB", pattern=r"^[0-9]+(\.[0-9]+)?\s*(KB|MB|GB|TB|KiB|MiB|GiB|TiB)$", description="Memory for one query."
+    )
+    query_threads: int = Field(2, ge=1, description="Threads for one query.")
+    serve_port: int = Field(8080, ge=1, le=65535, description="Port of the standing Airflow's UI (`loop serve`).")
+    serve_host: str = Field("127.0.0.1", description="Address the standing Airflow's UI listens on.")
 
     @cached_property
     def root(self) -> Path:

@@ -20,11 +20,11 @@ from pathlib import Path
 
 import duckdb
 
-from loop.errors import LoopError
+from loop.errors import LoopError, TransientError
 from loop.settings import Settings
 
 
-class WarehouseBusyError(LoopError):
+class WarehouseBusyError(TransientError):
     """The warehouse stayed locked by another process for longer than the configured timeout."""
 
 
@@ -64,6 +64,7 @@ def connect(settings: Settings, *, write: bool) -> Iterator[duckdb.DuckDBPyConne
         path.parent.mkdir(parents=True, exist_ok=True)
         con = duckdb.connect(str(path), read_only=not write)
         con.execute("SET enable_progress_bar = false")
+        con.execute("SET TimeZone = 'UTC'")
         try:
             yield con
         finally:

@@ -34,7 +34,8 @@ def published(env_settings: Settings) -> Settings:
             "('cmp_a', 'paid_search', 'fast delivery', 1, 80.5), ('cmp_b', 'email', '10% off', 2, 40.0)) "
             "t(campaign_id, channel, promise, scorecard_rank, promise_kept_score)"
         )
-    publish.publish(env_settings, "loop", date(2026, 3, 2), "r1")
+    day = date(2026, 3, 2)
+    publish.publish(env_settings, "cycle", cycle_date=day, as_of=day, run_id="r1", attempt="r1#0")
     return env_settings
 
 
@@ -45,7 +46,7 @@ def test_query_prints_a_table(published: Settings, capsys: pytest.CaptureFixture
 
 
 def test_query_csv_and_limit(published: Settings, capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(["query", "select campaign_id from loop.campaign_scorecard order by 1", "--format", "csv"]) == 0
+    assert main(["query", "select campaign_id from cycle.campaign_scorecard order by 1", "--format", "csv"]) == 0
     assert capsys.readouterr().out.splitlines() == ["campaign_id", "cmp_a", "cmp_b"]
     assert main(["query", "select * from campaign_scorecard", "--limit", "1"]) == 0
     assert "first 1 rows" in capsys.readouterr().out
@@ -54,8 +55,9 @@ def test_query_csv_and_limit(published: Settings, capsys: pytest.CaptureFixture[
 @pytest.mark.parametrize(
     ("sql", "message"),
     [
-        ("drop view campaign_scorecard", "one read-only SELECT"),
-        ("copy campaign_scorecard to 'x.csv'", "one read-only SELECT"),
+        ("drop view campaign_scorecard", "this is a DROP statement"),
+        ("copy campaign_scorecard to 'x.csv'", "this is a COPY statement"),
+        ("select * from read_csv('/etc/passwd')", "reads only the published tables"),
         ("select * from nowhere", "The query failed: Catalog Error"),
     ],
 )
@@ -68,9 +70,9 @@ def test_query_errors_are_one_sentence(
 
 
 def test_export_parquet_and_csv(published: Settings, tmp_path: Path) -> None:
-    assert main(["export", "loop", "--format", "csv", "--out", str(tmp_path / "csv")]) == 0
+    assert main(["export", "cycle", "--format", "csv", "--out", str(tmp_path / "csv")]) == 0
     assert (tmp_path / "csv" / "campaign_scorecard.csv").read_text().startswith("campaign_id,channel,promise")
-    assert main(["export", "loop", "--out", str(tmp_path / "pq")]) == 0
+    assert main(["export", "cycle", "--out", str(tmp_path / "pq")]) == 0
     assert (tmp_path / "pq" / "campaign_scorecard.parquet").stat().st_size > 0
 
 

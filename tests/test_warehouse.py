@@ -7,7 +7,6 @@ import sys
 import time
 from pathlib import Path
 
-import duckdb
 import pytest
 
 from loop.settings import Settings
@@ -68,4 +67,3 @@ def test_reading_a_missing_warehouse_is_a_clear_error(settings: Settings) -> Non
 
     with pytest.raises(LoopError, match="no warehouse"), connect(settings, write=False):
         pass
-    assert isinstance(duckdb.__version__, str)

@@ -2,26 +2,24 @@
 
 from __future__ import annotations
 
-from datetime import date
-from decimal import Decimal
-
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import ConfigDict, Field
 
 from loop.contracts._source import Source
+from loop.contracts.types import Amount, ContractModel, Count, CurrencyCode, Day, Identifier
 
 
-class AdPerformanceRecord(BaseModel):
+class AdPerformanceRecord(ContractModel):
     """What an ad platform reports for one campaign on one day."""
 
-    # Ad platforms add columns (reach, frequency, ...) without notice: extras are dropped, not rejected.
-    model_config = ConfigDict(extra="ignore", str_strip_whitespace=True)
+    # Ad platforms add columns (reach, frequency, ...) without notice: extras are recorded as drift, not rejected.
+    model_config = ConfigDict(extra="ignore")
 
-    date: date
-    campaign_id: str = Field(min_length=1)
-    spend: Decimal = Field(ge=0, max_digits=18, decimal_places=2)
-    currency: str = Field(pattern=r"^[A-Z]{3}$")
-    impressions: int = Field(ge=0)
-    clicks: int = Field(ge=0)
+    date: Day
+    campaign_id: Identifier
+    spend: Amount = Field(ge=0)
+    currency: CurrencyCode
+    impressions: Count = Field(ge=0)
+    clicks: Count = Field(ge=0)
 
 
 SOURCE = Source(

@@ -2,34 +2,33 @@
 
 from __future__ import annotations
 
-from datetime import date
-from decimal import Decimal
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import ConfigDict, Field, model_validator
 
 from loop.contracts._source import RowRule, Source
+from loop.contracts.types import Amount, ContractModel, CurrencyCode, Day, Identifier, Text
 
 Channel = Literal["paid_search", "paid_social", "display", "affiliate", "email", "push"]
 Objective = Literal["awareness", "acquisition", "retention", "reactivation"]
 
 
-class CampaignRecord(BaseModel):
+class CampaignRecord(ContractModel):
     """A campaign as marketing plans it: what it promises, to whom, when and with what budget."""
 
-    # Catalog exports often carry extra planning columns; they are not part of the contract and are dropped.
-    model_config = ConfigDict(extra="ignore", str_strip_whitespace=True)
+    # Catalog exports often carry extra planning columns; they are recorded as drift and not landed.
+    model_config = ConfigDict(extra="ignore")
 
-    campaign_id: str = Field(min_length=1)
-    campaign_name: str = Field(min_length=1)
+    campaign_id: Identifier
+    campaign_name: Identifier
     channel: Channel
     objective: Objective
-    promise: str = Field(min_length=1, description="The offer or promise the campaign makes to customers.")
-    start_date: date
-    end_date: date | None = None
-    budget: Decimal = Field(ge=0, max_digits=18, decimal_places=2)
-    currency: str = Field(pattern=r"^[A-Z]{3}$")
-    target_segment: str | None = None
+    promise: Text = Field(min_length=1, description="The offer or promise the campaign makes to customers.")
+    start_date: Day
+    end_date: Day | None = None
+    budget: Amount = Field(ge=0)
+    currency: CurrencyCode
+    target_segment: Text | None = None
 
     @model_validator(mode="after")
     def _ends_after_start(self) -> CampaignRecord:
@@ -44,6 +43,6 @@ SOURCE = Source(
     model=CampaignRecord,
     formats=("csv",),
     key=(),
-    rules=(RowRule("end_date IS NULL OR end_date >= start_date", "end_date is before start_date"),),
+    rules=(RowRule('"end_date" IS NULL OR "end_date" >= "start_date"', "end_date is before start_date"),),
     description="Campaign catalog snapshot",
 )

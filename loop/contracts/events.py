@@ -2,32 +2,54 @@
 
 Errors and latency are events too: ``Error Occurred`` (properties ``error_code``, ``product_area``), page
 ``properties.latency_ms`` and ``API Request`` events with ``latency_ms``. UTM parameters arrive in
-``context.campaign`` (``name`` is the campaign id).
+``context.campaign`` (``name`` is the campaign id). The properties the marts read are typed here, with the ranges
+a real measurement can have; any other property is kept as sent.
 """
 
 from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
+from pydantic import ConfigDict, Field, model_validator
 
 from loop.contracts._source import RowRule, Source
+from loop.contracts.types import Amount, ContractModel, Count, CurrencyCode, Identifier, Measure, Text, Timestamp
+
+#: A page or API call slower than this is a measurement error (the client gave up long before), not an experience.
+MAX_LATENCY_MS = 120_000
+#: One order above this is an error of the tracking plan (cents sent as units, a test order), not revenue.
+MAX_ORDER_REVENUE = 1_000_000
 
 
-class EventRecord(BaseModel):
+class EventProperties(ContractModel):
+    """The event properties the marts read; others are kept as sent."""
+
+    model_config = ConfigDict(extra="allow")
+
+    path: Text | None = None
+    product_area: Identifier | None = None
+    latency_ms: Measure | None = Field(None, ge=0, le=MAX_LATENCY_MS)
+    error_code: Identifier | None = None
+    order_id: Identifier | None = None
+    revenue: Amount | None = Field(None, ge=0, le=MAX_ORDER_REVENUE)
+    currency: CurrencyCode | None = None
+    status_code: Count | None = Field(None, ge=100, le=599)
+
+
+class EventRecord(ContractModel):
     """A Segment Spec event as the platform's SDKs send it."""
 
-    # Segment payloads carry more top-level keys (integrations, version, channel, ...): dropped, not rejected.
+    # Segment payloads carry more top-level keys (integrations, version, channel, ...): recorded as drift.
     model_config = ConfigDict(extra="ignore", populate_by_name=True)
 
     type: Literal["track", "page", "identify"]
-    message_id: str = Field(alias="messageId", min_length=1)
-    anonymous_id: str | None = Field(None, alias="anonymousId")
-    user_id: str | None = Field(None, alias="userId")
-    timestamp: AwareDatetime
-    event: str | None = None
-    name: str | None = None
-    properties: dict[str, Any] | None = None
+    message_id: Identifier = Field(alias="messageId")
+    anonymous_id: Identifier | None = Field(None, alias="anonymousId")
+    user_id: Identifier | None = Field(None, alias="userId")
+    timestamp: Timestamp
+    event: Identifier | None = None
+    name: Text | None = None
+    properties: EventProperties | None = None
     context: dict[str, Any] | None = None
     traits: dict[str, Any] | None = None
 
@@ -47,8 +69,8 @@ SOURCE = Source(
     formats=("ndjson",),
     key=("message_id",),
     rules=(
-        RowRule("coalesce(anonymous_id, user_id) IS NOT NULL", "an event needs an anonymousId or a userId"),
-        RowRule("type <> 'track' OR event IS NOT NULL", "a track event needs an event name"),
+        RowRule('coalesce("anonymous_id", "user_id") IS NOT NULL', "an event needs an anonymousId or a userId"),
+        RowRule('"type" <> $track OR "event" IS NOT NULL', "a track event needs an event name", {"track": "track"}),
     ),
     event_time="timestamp",
     description="Segment Spec platform events",

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
+from pydantic import ConfigDict, model_validator
 
 from loop.contracts._source import RowRule, Source
+from loop.contracts.types import ContractModel, Count, Identifier, Text, Timestamp
 
 FeedbackKind = Literal["nps", "csat", "ticket", "feature_request", "review"]
 
@@ -14,20 +15,20 @@ FeedbackKind = Literal["nps", "csat", "ticket", "feature_request", "review"]
 SCORE_RANGES: dict[str, tuple[int, int]] = {"nps": (0, 10), "csat": (1, 5), "review": (1, 5)}
 
 
-class FeedbackRecord(BaseModel):
+class FeedbackRecord(ContractModel):
     """One piece of feedback from one customer about one product area and version."""
 
-    # Survey and helpdesk tools export extra columns (locale, agent, ...): dropped.
-    model_config = ConfigDict(extra="ignore", str_strip_whitespace=True)
+    # Survey and helpdesk tools export extra columns (locale, agent, ...): recorded as drift, not landed.
+    model_config = ConfigDict(extra="ignore")
 
-    feedback_id: str = Field(min_length=1)
+    feedback_id: Identifier
     kind: FeedbackKind
-    customer_id: str = Field(min_length=1)
-    submitted_at: AwareDatetime
-    product_area: str = Field(min_length=1)
-    product_version: str = Field(min_length=1)
-    score: int | None = None
-    text: str | None = None
+    customer_id: Identifier
+    submitted_at: Timestamp
+    product_area: Identifier
+    product_version: Identifier
+    score: Count | None = None
+    text: Text | None = None
 
     @model_validator(mode="after")
     def _score_fits_kind(self) -> FeedbackRecord:
@@ -40,12 +41,19 @@ class FeedbackRecord(BaseModel):
         return self
 
 
-def _score_rule_sql() -> str:
-    ranged = " OR ".join(
-        f"(kind = '{kind}' AND score BETWEEN {low} AND {high})" for kind, (low, high) in SCORE_RANGES.items()
+def _score_rule() -> RowRule:
+    """The score rule as SQL over the typed columns, every value a named parameter."""
+    params: dict[str, object] = {"unscored_kinds": [kind for kind in SCORE_RANGES]}
+    ranged = []
+    for number, (kind, (low, high)) in enumerate(SCORE_RANGES.items()):
+        params |= {f"kind_{number}": kind, f"low_{number}": low, f"high_{number}": high}
+        ranged.append(f'("kind" = $kind_{number} AND "score" BETWEEN $low_{number} AND $high_{number})')
+    sql = " OR ".join(ranged) + ' OR (NOT list_contains($unscored_kinds, "kind") AND "score" IS NULL)'
+    return RowRule(
+        sql,
+        "score does not fit the feedback kind (nps 0-10, csat and review 1-5, none for tickets and requests)",
+        params,
     )
-    unscored = ", ".join(f"'{kind}'" for kind in SCORE_RANGES)
-    return f"{ranged} OR (kind NOT IN ({unscored}) AND score IS NULL)"
 
 
 SOURCE = Source(
@@ -54,11 +62,6 @@ SOURCE = Source(
     model=FeedbackRecord,
     formats=("csv", "ndjson"),
     key=("feedback_id",),
-    rules=(
-        RowRule(
-            _score_rule_sql(),
-            "score does not fit the feedback kind (nps 0-10, csat and review 1-5, none for tickets and requests)",
-        ),
-    ),
+    rules=(_score_rule(),),
     description="NPS, CSAT, tickets, feature requests and reviews",
 )

@@ -2,23 +2,22 @@
 
 from __future__ import annotations
 
-from datetime import date
-
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import ConfigDict, Field
 
 from loop.contracts._source import Source
+from loop.contracts.types import ContractModel, Day, Identifier, Text
 
 
-class ReleaseRecord(BaseModel):
+class ReleaseRecord(ContractModel):
     """A product release."""
 
-    # Release trackers export more columns (author, ticket links): dropped.
-    model_config = ConfigDict(extra="ignore", str_strip_whitespace=True)
+    # Release trackers export more columns (author, ticket links): recorded as drift, not landed.
+    model_config = ConfigDict(extra="ignore")
 
-    version: str = Field(min_length=1)
-    released_on: date
-    product_areas: str = Field(min_length=1, description="';'-separated product areas the release touched.")
-    notes: str | None = None
+    version: Identifier
+    released_on: Day
+    product_areas: Identifier = Field(description="';'-separated product areas the release touched.")
+    notes: Text | None = None
 
 
 SOURCE = Source(

@@ -4,23 +4,24 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import ConfigDict
 
 from loop.contracts._source import Source
+from loop.contracts.types import ContractModel, Identifier, Timestamp
 
 
-class TouchRecord(BaseModel):
+class TouchRecord(ContractModel):
     """One owned-channel touch of one customer by one campaign."""
 
-    # ESP exports carry tracking columns we do not use: dropped.
-    model_config = ConfigDict(extra="ignore", str_strip_whitespace=True)
+    # ESP exports carry tracking columns we do not use: recorded as drift, not landed.
+    model_config = ConfigDict(extra="ignore")
 
-    touch_id: str = Field(min_length=1)
-    campaign_id: str = Field(min_length=1)
-    customer_id: str = Field(min_length=1)
+    touch_id: Identifier
+    campaign_id: Identifier
+    customer_id: Identifier
     channel: Literal["email", "push"]
     action: Literal["sent", "opened", "clicked"]
-    timestamp: AwareDatetime
+    timestamp: Timestamp
 
 
 SOURCE = Source(

@@ -45,12 +45,24 @@ def test_loop_cycle_shape(dagbag) -> None:  # type: ignore[no-untyped-def]
     tasks = dag.task_dict
     for pillar in ("marketing", "experience", "product"):
         assert tasks[f"land_{pillar}"].downstream_task_ids == {"build"}
-    assert tasks["validate"].upstream_task_ids == {"build"}
-    for pillar in ("marketing", "experience", "product", "loop"):
+    pillars = ("marketing", "experience", "product", "cycle")
+    assert tasks["build"].downstream_task_ids == {f"validate_{p}" for p in pillars}
+    # Each publication waits for the validation of every pillar its marts are built from (their dbt lineage).
+    assert tasks["publish_marketing"].upstream_task_ids == {"validate_marketing", "validate_experience"}
+    assert tasks["publish_experience"].upstream_task_ids == {"validate_marketing", "validate_experience"}
+    assert tasks["publish_product"].upstream_task_ids == {
+        "validate_marketing",
+        "validate_experience",
+        "validate_product",
+    }
+    assert tasks["publish_cycle"].upstream_task_ids == {f"validate_{p}" for p in pillars}
+    for pillar in pillars:
         publish = tasks[f"publish_{pillar}"]
-        assert publish.upstream_task_ids == {"validate"}
-        assert publish.trigger_rule == "all_done"  # runs after a failed validation, to refuse its own pillar
-        assert [o.uri for o in publish.outlets] == [f"loop://published/{pillar}"]
+        assert publish.trigger_rule == "all_success"  # a failed validation upstream keeps the pillar unpublished
+        [asset] = publish.outlets
+        assert asset.uri.startswith("file:///") and asset.uri.endswith(f"/published/{pillar}/manifest.json")
+    for task in tasks.values():
+        assert task.retries >= 1 and task.retry_exponential_backoff  # lock waits and API hiccups are retried
 
 
 def test_dag_files_do_no_heavy_work_at_import() -> None:

@@ -5,7 +5,7 @@ with
 
 events as (
 
-    select * from {{ ref('stg_platform__events') }}
+    select * from {{ ref('stg_experience__events') }}
 
 ),
 

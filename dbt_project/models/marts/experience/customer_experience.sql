@@ -55,14 +55,14 @@ select
     acquisition.first_seen_at,
     acquisition.signed_up_at,
     session_figures.sessions,
-    session_figures.page_views,
-    session_figures.errors,
+    cast(session_figures.page_views as bigint) as page_views,
+    cast(session_figures.errors as bigint) as errors,
     session_figures.error_sessions,
     round(session_figures.error_sessions / session_figures.sessions, 4) as error_rate,
     latency.avg_latency_ms,
     latency.p95_latency_ms,
-    session_figures.purchases,
-    session_figures.revenue,
+    cast(session_figures.purchases as bigint) as purchases,
+    cast(session_figures.revenue as decimal(18, 2)) as revenue,
     session_figures.purchases > 0 as converted
 
 from acquisition

@@ -24,7 +24,7 @@ select
     added_to_cart,
     purchased,
     orders,
-    revenue,
+    cast(revenue as decimal(18, 2)) as revenue,
     app_version
 
 from sessions

@@ -69,15 +69,15 @@ joined as (
         campaigns.start_date,
         campaigns.end_date,
         campaigns.budget,
-        coalesce(ad_days.spend, 0) as spend,
-        coalesce(ad_days.impressions, 0) as impressions,
-        coalesce(ad_days.clicks, 0) as clicks,
+        cast(coalesce(ad_days.spend, 0) as decimal(18, 2)) as spend,
+        cast(coalesce(ad_days.impressions, 0) as bigint) as impressions,
+        cast(coalesce(ad_days.clicks, 0) as bigint) as clicks,
         coalesce(touches.touches_sent, 0) as touches_sent,
         coalesce(touches.touches_clicked, 0) as touches_clicked,
         coalesce(campaign_sessions.sessions, 0) as sessions,
         coalesce(campaign_sessions.signups, 0) as signups,
-        coalesce(campaign_sessions.purchases, 0) as purchases,
-        coalesce(campaign_sessions.revenue, 0) as revenue,
+        cast(coalesce(campaign_sessions.purchases, 0) as bigint) as purchases,
+        cast(coalesce(campaign_sessions.revenue, 0) as decimal(18, 2)) as revenue,
         coalesce(acquired.customers_acquired, 0) as customers_acquired
 
     from campaigns

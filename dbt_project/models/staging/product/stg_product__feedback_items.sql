@@ -3,7 +3,7 @@ with
 source as (
 
     select * from {{ source('product', 'feedback') }}
-    where _partition_date <= '{{ var("cycle_date") }}'
+    where _partition_date <= '{{ var("as_of_date") }}'
 
 ),
 

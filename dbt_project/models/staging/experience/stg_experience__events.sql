@@ -1,0 +1,36 @@
+with
+
+source as (
+
+    select * from {{ source('experience', 'events') }}
+    where _partition_date <= '{{ var("as_of_date") }}'
+
+),
+
+renamed as (
+
+    select
+        message_id as event_id,
+        type as event_type,
+        coalesce(event, name) as event_name,
+        anonymous_id,
+        user_id as customer_id,
+        timestamp as occurred_at,
+        coalesce(properties ->> '$.path', context ->> '$.page.path') as page_path,
+        properties ->> '$.product_area' as product_area,
+        try_cast(properties ->> '$.latency_ms' as double) as latency_ms,
+        properties ->> '$.error_code' as error_code,
+        properties ->> '$.order_id' as order_id,
+        try_cast(properties ->> '$.revenue' as decimal(18, 2)) as revenue,
+        context ->> '$.campaign.source' as utm_source,
+        context ->> '$.campaign.medium' as utm_medium,
+        context ->> '$.campaign.name' as utm_campaign,
+        context ->> '$.app.version' as app_version,
+        context ->> '$.userAgent' as user_agent,
+        _partition_date as landed_on
+
+    from source
+
+)
+
+select * from renamed

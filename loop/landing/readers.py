@@ -1,0 +1,669 @@
+"""Readers: one raw file (or a set of quarantined records) into the staging tables the checks run on.
+
+Every reader leaves two temporary tables behind:
+
+``_lines``     (``_row_number``, ``_payload``): each record's position and its text as read, kept for quarantine;
+``_incoming``  (``_row_number``, ``_source_file``, ``_partition_date``, ``_line_reason``, then per contract field
+               its trimmed text (or JSON) and ``<field>__jtype``, the JSON type it came as, NULL for CSV).
+
+``_line_reason`` says why a record could not be read at all (invalid UTF-8, too large, malformed JSON or CSV);
+such records are quarantined with that reason. A file that cannot be read at all (binary, undecodable, not a
+regular file) raises :class:`Unreadable`, and landing sets it aside with the reason.
+
+NDJSON is read by DuckDB (fast), with a Python line reader as fallback for the files DuckDB refuses (invalid UTF-8,
+lines over its limit, UTF-16/32): both give the same positions (line numbers) and the same records. CSV is read
+with Python's ``csv`` module, which reports each broken row on its own; CSV header names never become SQL text.
+"""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import json
+import math
+import re
+from collections import deque
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from datetime import date
+from decimal import Decimal
+from pathlib import Path
+from typing import Any, BinaryIO
+
+import duckdb
+import pandas as pd
+
+from loop.contracts.types import WHITESPACE
+from loop.landing.compile import ColumnPlan, fetch_one, quote_ident
+
+#: Bytes of a record's text kept in quarantine when the record is too large to keep whole.
+PAYLOAD_SAMPLE = 1000
+_BATCH = 50_000
+_BOMS = (
+    (codecs.BOM_UTF32_LE, "utf-32"),
+    (codecs.BOM_UTF32_BE, "utf-32"),
+    (codecs.BOM_UTF8, "utf-8-sig"),
+    (codecs.BOM_UTF16_LE, "utf-16"),
+    (codecs.BOM_UTF16_BE, "utf-16"),
+)
+
+
+class Unreadable(Exception):
+    """The file cannot be read at all; ``reason`` says why in one sentence."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+@dataclass
+class Staged:
+    """What a reader found besides the records: keys or columns the contract does not know, header problems."""
+
+    records: int = 0
+    unknown_keys: dict[str, int] = field(default_factory=dict)
+    """Columns (CSV) or top-level keys (NDJSON) outside the contract, with how many records carry them."""
+    missing_columns: list[str] = field(default_factory=list)
+    """Contract columns a CSV header lacks (required ones quarantine every row)."""
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# Encodings
+# ----------------------------------------------------------------------------------------------------------------
+
+
+#: Signatures of files that are not text at all (a compressed file or a workbook dropped in place of its export).
+_MAGIC = (
+    (b"\x1f\x8b", "a gzip-compressed file"),
+    (b"PK\x03\x04", "a ZIP archive (an .xlsx workbook is one)"),
+    (b"BZh", "a bzip2-compressed file"),
+    (b"\xfd7zXZ\x00", "an xz-compressed file"),
+    (b"\x28\xb5\x2f\xfd", "a zstd-compressed file"),
+    (b"PAR1", "a Parquet file"),
+    (b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1", "an old Office document (.xls)"),
+)
+#: Share of NUL or non-UTF-8 bytes at the start of a file above which it is not taken for UTF-8 text at all. Below it,
+#: the odd NUL or invalid byte costs only the record it is in.
+_BINARY_SHARE = 0.05
+#: Line ends: NDJSON lines end at LF or CRLF (a lone CR is whitespace inside a line, as JSON has it); CSV records
+#: also at a lone CR (as Python's csv module reads them).
+_LINE_END = {"ndjson": re.compile(rb"\r?\n"), "csv": re.compile(rb"\r\n|\r|\n")}
+_TEXT_LINE_END = {"ndjson": re.compile(r"\r?\n"), "csv": re.compile(r"\r\n|\r|\n")}
+
+
+def sniff_encoding(path: Path) -> str:
+    """``utf-8`` (with or without BOM), ``utf-16`` or ``utf-32`` (only with a byte order mark); else Unreadable."""
+    with path.open("rb") as handle:
+        head = handle.read(8192)
+    for bom, encoding in _BOMS:
+        if head.startswith(bom):
+            return encoding
+    for magic, what in _MAGIC:
+        if head.startswith(magic):
+            raise Unreadable(f"it is {what}, not text; loop reads uncompressed CSV and NDJSON files")
+    if head.count(0) > len(head) * _BINARY_SHARE:
+        raise Unreadable(
+            "it is not UTF-8 text (it is full of NUL bytes: a binary file, or UTF-16 without a byte order mark); "
+            "loop reads UTF-8, and UTF-16 or UTF-32 with a byte order mark"
+        )
+    invalid = len(head) - len(head.decode("utf-8", "ignore").encode("utf-8"))
+    if invalid > 3 and invalid > len(head) * _BINARY_SHARE:  # 3: a character cut at the end of the sample
+        raise Unreadable(
+            f"it is not UTF-8 text ({invalid:,} of its first {len(head):,} bytes are not valid UTF-8: a binary "
+            "file, or a legacy encoding such as Latin-1 or Windows-1252); loop reads UTF-8, UTF-16 and UTF-32"
+        )
+    return "utf-8"
+
+
+def _sample(text: str) -> str:
+    return text if len(text) <= PAYLOAD_SAMPLE else text[:PAYLOAD_SAMPLE] + f"… ({len(text):,} characters)"
+
+
+def _byte_lines(handle: BinaryIO, limit: int, fmt: str) -> Iterator[tuple[bytes, int]]:
+    """(start of the line, its full size in bytes) for every line of a binary stream.
+
+    A line ends at ``\\n`` or ``\\r\\n`` (and for CSV at a lone ``\\r``). At most ``limit + 1`` bytes of a line
+    are kept: a longer line is too large whatever the rest holds.
+    """
+    line_end = _LINE_END[fmt]
+    kept = bytearray()
+    size = 0
+    skip_newline = False
+    first = True
+    while chunk := handle.read(1 << 16):
+        if first:
+            chunk = chunk.removeprefix(codecs.BOM_UTF8)
+            first = False
+        if skip_newline and chunk.startswith(b"\n"):
+            chunk = chunk[1:]
+        skip_newline = False
+        start = 0
+        for end in line_end.finditer(chunk):
+            piece = chunk[start : end.start()]
+            size += len(piece)
+            if len(kept) <= limit:
+                kept += piece[: limit + 1 - len(kept)]
+            if end.group() == b"\n" and size and kept.endswith(b"\r") and size == len(kept):
+                kept.pop()  # the CR of a CRLF split between two chunks
+                size -= 1
+            yield bytes(kept), size
+            kept.clear()
+            size = 0
+            start = end.end()
+            # A \r at the end of a chunk may be the first half of a \r\n.
+            skip_newline = end.group() == b"\r" and start == len(chunk)
+        piece = chunk[start:]
+        size += len(piece)
+        if len(kept) <= limit:
+            kept += piece[: limit + 1 - len(kept)]
+    if size:
+        yield bytes(kept), size
+
+
+def _utf8_lines(path: Path, limit: int, fmt: str) -> Iterator[tuple[int, str, str | None]]:
+    """(line number, text, reason) for every line of a UTF-8 file, read as bytes so one bad line stays one."""
+    with path.open("rb") as handle:
+        for number, (raw, size) in enumerate(_byte_lines(handle, limit, fmt), start=1):
+            if size > limit:
+                head = raw[:PAYLOAD_SAMPLE].decode("utf-8", "replace")
+                yield number, head + f"… ({size:,} bytes)", _too_large(size, limit)
+                continue
+            try:
+                yield number, raw.decode("utf-8"), None
+            except UnicodeDecodeError as error:
+                bad = raw[error.start : error.start + 1].hex()
+                yield (
+                    number,
+                    raw.decode("utf-8", "replace"),
+                    f"not valid UTF-8: byte 0x{bad} at byte {error.start + 1} of the record",
+                )
+
+
+def _too_large(size: int, limit: int) -> str:
+    return f"record too large: {size:,} bytes (the limit is {limit:,}; LOOP_MAX_RECORD_BYTES)"
+
+
+def _decoded_lines(path: Path, encoding: str, limit: int, fmt: str) -> Iterator[tuple[int, str, str | None]]:
+    """Lines of a UTF-16/32 file (with BOM), decoded whole; a decoding error makes the file unreadable."""
+    try:
+        text = path.read_bytes().decode(encoding)
+    except UnicodeDecodeError as error:
+        name = encoding.upper()
+        raise Unreadable(
+            f"it starts with a {name} byte order mark but is not valid {name} (byte {error.start + 1})"
+        ) from error
+    lines = _TEXT_LINE_END[fmt].split(text)
+    if lines and lines[-1] == "":
+        lines.pop()  # the line break ending the last line
+    for number, line in enumerate(lines, start=1):
+        size = len(line.encode("utf-8", "surrogatepass"))
+        yield number, (_sample(line) if size > limit else line), (_too_large(size, limit) if size > limit else None)
+
+
+def text_lines(path: Path, limit: int, fmt: str = "ndjson") -> Iterator[tuple[int, str, str | None]]:
+    """(line number, text, unreadable-record reason) for each line of a text file in any accepted encoding."""
+    encoding = sniff_encoding(path)
+    if encoding in ("utf-8", "utf-8-sig"):
+        return _utf8_lines(path, limit, fmt)
+    return _decoded_lines(path, encoding, limit, fmt)
+
+
+def _consistent_line_ends(path: Path) -> bool:
+    """True when every line of the file ends alike (all LF or all CRLF): then DuckDB's reader numbers lines as the
+    Python reader does. A lone CR, or LF and CRLF mixed, makes DuckDB count lines of its own."""
+    lf = crlf = cr = 0
+    previous = b""
+    with path.open("rb") as handle:
+        while chunk := handle.read(1 << 20):
+            lf += chunk.count(b"\n")
+            cr += chunk.count(b"\r")
+            crlf += chunk.count(b"\r\n") + (previous == b"\r" and chunk.startswith(b"\n"))
+            previous = chunk[-1:]
+    return cr == 0 or cr == crlf == lf
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# _lines and _incoming
+# ----------------------------------------------------------------------------------------------------------------
+
+
+def _load_lines(con: duckdb.DuckDBPyConnection, rows: Iterable[tuple[int, str, str | None]]) -> None:
+    """Fill ``_lines`` (row number, payload, line reason) from Python, in batches."""
+    con.execute("CREATE OR REPLACE TEMP TABLE _lines (_row_number BIGINT, _payload VARCHAR, _line_reason VARCHAR)")
+    batch: list[tuple[int, str, str | None]] = []
+
+    def flush() -> None:
+        if not batch:
+            return
+        numbers, payloads, reasons = zip(*batch, strict=True)
+        frame = pd.DataFrame(
+            {
+                "_row_number": pd.Series(numbers, dtype="int64"),
+                "_payload": pd.Series(payloads, dtype=object),
+                "_line_reason": pd.Series(reasons, dtype=object),
+            }
+        )
+        con.register("_lines_batch", frame)
+        con.execute("INSERT INTO _lines SELECT * FROM _lines_batch")
+        con.unregister("_lines_batch")
+        batch.clear()
+
+    for row in rows:
+        batch.append(row)
+        if len(batch) >= _BATCH:
+            flush()
+    flush()
+    con.execute("CREATE OR REPLACE TEMP TABLE _lines AS SELECT _row_number AS _seq, * FROM _lines")
+
+
+def _ndjson_lines_fast(con: duckdb.DuckDBPyConnection, path: Path, limit: int) -> None:
+    """``_lines`` from a UTF-8 NDJSON file with DuckDB's line reader; raises duckdb.Error on what it refuses."""
+    con.execute(
+        """
+        CREATE OR REPLACE TEMP TABLE _lines AS
+        SELECT _seq, _seq AS _row_number, line AS _payload, NULL::VARCHAR AS _line_reason
+        FROM (
+            SELECT row_number() OVER () AS _seq, line
+            FROM read_csv($path, columns = {'line': 'VARCHAR'}, header = false, delim = '\x1e', quote = '',
+                          escape = '', auto_detect = false, strict_mode = false, hive_partitioning = false,
+                          max_line_size = $limit)
+        )
+        """,
+        {"path": str(path), "limit": max(limit, 1 << 16)},
+    )
+    too_long = fetch_one(con.execute("SELECT count(*) FROM _lines WHERE strlen(_payload) > $limit", {"limit": limit}))
+    if too_long and too_long[0]:
+        raise duckdb.InvalidInputException("a line is over the record limit")  # the fallback reports each one
+
+
+def stage_ndjson_lines(con: duckdb.DuckDBPyConnection, path: Path, limit: int) -> None:
+    """``_lines`` of an NDJSON file: DuckDB's reader first, the Python reader for the files it refuses."""
+    encoding = sniff_encoding(path)
+    if encoding in ("utf-8", "utf-8-sig") and _consistent_line_ends(path):
+        try:
+            _ndjson_lines_fast(con, path, limit)
+            return
+        except duckdb.Error:
+            pass
+    _load_lines(con, text_lines(path, limit, "ndjson"))
+
+
+def _json_struct(plans: tuple[ColumnPlan, ...]) -> str:
+    """The ``from_json`` structure: every contract key as JSON (its type is checked afterwards)."""
+    return json.dumps({plan.key: "JSON" for plan in plans})
+
+
+#: Lines DuckDB's lenient JSON reader accepts but JSON does not, or that lose digits in it, are checked exactly in
+#: Python: non-finite literals (NaN, Infinity, nan, inf), trailing commas, numbers with an exponent or many digits.
+_SUSPECT = r"[:\[,]\s*[-+]?(?i:nan|inf)|,\s*[\]}]|[:\[,]\s*-?[0-9.]+[eE]|[0-9.]{16,}"
+
+
+class _Refused(ValueError):
+    """A JSON text Python's parser reads but the JSON standard (or an exact reading of it) refuses."""
+
+
+def _refuse_constant(name: str) -> Any:
+    raise _Refused(f"{name} is not a JSON number")
+
+
+def _exact_float(token: str) -> float:
+    """A JSON number with a fraction or exponent, refused when a double cannot hold it as written."""
+    value = float(token)
+    written = Decimal(token)
+    if not math.isfinite(value) or (value == 0 and written != 0):
+        raise _Refused(f"{token} is out of the range of JSON numbers")
+    if Decimal(repr(value)) != written:
+        raise _Refused(f"{token} has more digits than a JSON number keeps (send it as a string to keep them)")
+    return value
+
+
+def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    seen: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in seen:
+            raise _Refused(f"the key {json.dumps(key, ensure_ascii=False)} appears twice in one object")
+        seen[key] = value
+    return seen
+
+
+_NOT_AN_OBJECT = {
+    list: "a JSON array",
+    str: "a JSON string",
+    int: "a JSON number",
+    float: "a JSON number",
+    bool: "a JSON boolean",
+    type(None): "JSON null",
+}
+
+
+def strict_json_reason(text: str) -> str | None:
+    """Why one NDJSON line is not a JSON object as the JSON standard defines it (exactly), None when it is one.
+
+    Stricter than DuckDB's reader: no NaN or Infinity, no trailing commas, no key twice in an object, no number a
+    double cannot hold as written, no lone surrogate escapes.
+    """
+    try:
+        value = json.loads(
+            text, parse_constant=_refuse_constant, parse_float=_exact_float, object_pairs_hook=_unique_keys
+        )
+    except _Refused as refused:
+        return f"malformed JSON: {refused}"
+    except json.JSONDecodeError as error:
+        if error.msg.startswith("Unterminated string"):
+            return "malformed JSON: the line ends inside a string (a truncated line?)"
+        if error.pos >= len(text.rstrip(WHITESPACE)):
+            return "malformed JSON: the line ends before its JSON value does (a truncated line?)"
+        message = error.msg.removesuffix(" at")
+        return f"malformed JSON: {message[0].lower()}{message[1:]} at character {error.pos + 1}"
+    except RecursionError:
+        return "malformed JSON: nested too deeply"
+    if not isinstance(value, dict):
+        what = _NOT_AN_OBJECT.get(type(value), "not a JSON object")
+        return f"malformed JSON: {what}, not an object (NDJSON has one JSON object per line)"
+    try:
+        json.dumps(value, ensure_ascii=False).encode("utf-8")
+    except UnicodeEncodeError:
+        return "malformed JSON: a \\u escape that is no character (a lone surrogate)"
+    return None
+
+
+def _strict_check(con: duckdb.DuckDBPyConnection, plans: tuple[ColumnPlan, ...]) -> None:
+    """``_strict`` (``_seq``, ``_reason``): the lines of ``_lines`` that are not exactly one JSON object, and why.
+
+    DuckDB finds the suspects (lines it cannot read, lines that do not start with ``{``, lines matching
+    :data:`_SUSPECT`, objects naming a key twice where the contract reads them); Python judges each suspect.
+    """
+    nested = [plan.key for plan in plans if plan.children]
+    twice = " OR ".join(
+        [
+            "len(json_keys(_payload)) <> len(list_distinct(json_keys(_payload)))",
+            *(
+                f"len(json_keys(_payload, {path})) <> len(list_distinct(json_keys(_payload, {path})))"
+                for path in map(quote_path, nested)
+            ),
+        ]
+    )
+    suspects = con.execute(
+        f"""
+        SELECT _seq, _payload, json_valid(_payload) FROM _lines
+        WHERE _line_reason IS NULL AND _payload IS NOT NULL AND trim(_payload, $ws) <> ''
+          AND CASE WHEN NOT json_valid(_payload) OR NOT starts_with(ltrim(_payload, $ws), '{{') THEN true
+                   ELSE regexp_matches(_payload, $suspect) OR coalesce({twice}, false) END
+        """,
+        {"ws": WHITESPACE, "suspect": _SUSPECT},
+    ).fetchall()
+    reasons: list[tuple[int, str]] = []
+    for seq, payload, duckdb_reads_it in suspects:
+        reason = strict_json_reason(payload)
+        if reason is None and not duckdb_reads_it:
+            reason = "malformed JSON: not valid JSON"  # pragma: no cover - Python's parser is the stricter one
+        if reason is not None:
+            reasons.append((int(seq), reason))
+    frame = pd.DataFrame(
+        {
+            "_seq": pd.Series([seq for seq, _ in reasons], dtype="int64"),
+            "_reason": pd.Series([reason for _, reason in reasons], dtype=object),
+        }
+    )
+    con.register("_strict_frame", frame)
+    con.execute(
+        "CREATE OR REPLACE TEMP TABLE _strict AS "
+        "SELECT _seq::BIGINT AS _seq, _reason::VARCHAR AS _reason FROM _strict_frame"
+    )
+    con.unregister("_strict_frame")
+
+
+def quote_path(key: str) -> str:
+    """A JSON path literal for one top-level key (a SQL string literal; the key is JSON-quoted)."""
+    path = "$." + json.dumps(key)
+    return "'" + path.replace("'", "''") + "'"
+
+
+def stage_json_incoming(
+    con: duckdb.DuckDBPyConnection,
+    plans: tuple[ColumnPlan, ...],
+    source_file: str | None,
+    partition_date: date | None,
+) -> Staged:
+    """``_incoming`` from ``_lines`` whose payloads are JSON objects (NDJSON lines, replayed records).
+
+    ``source_file`` / ``partition_date`` are constants for a file; None when ``_lines`` carries them per row
+    (a replay of quarantined records from several files).
+    """
+    _strict_check(con, plans)
+    picks = []
+    for plan in plans:
+        value = f"_s.{quote_ident(plan.key)}"
+        column = quote_ident(plan.name)
+        if plan.is_json:
+            picks.append(f"CASE WHEN json_type({value}) <> 'NULL' THEN {value} END AS {column}")
+        else:
+            picks.append(f"nullif(trim({value} ->> '$', $ws), '') AS {column}")
+        picks.append(f"json_type({value}) AS {quote_ident(plan.name + '__jtype')}")
+    origin = (
+        "$source_file::VARCHAR AS _source_file, $partition_date::DATE AS _partition_date"
+        if source_file is not None
+        else "_source_file, _partition_date"
+    )
+    params: dict[str, object] = {"ws": WHITESPACE, "struct": _json_struct(plans)}
+    if source_file is not None:
+        params |= {"source_file": source_file, "partition_date": partition_date}
+    con.execute(
+        f"""
+        CREATE OR REPLACE TEMP TABLE _incoming AS
+        WITH parsed AS (
+            SELECT _lines.*, _strict._reason AS _strict_reason,
+                   CASE WHEN _line_reason IS NULL AND _strict._reason IS NULL
+                        THEN from_json(_payload, $struct) END AS _s
+            FROM _lines LEFT JOIN _strict USING (_seq)
+            WHERE _payload IS NOT NULL AND trim(_payload, $ws) <> ''
+        )
+        SELECT _row_number, {origin}, coalesce(_line_reason, _strict_reason) AS _line_reason,
+               {", ".join(picks)}
+        FROM parsed
+        """,
+        params,
+    )
+    known = [plan.key for plan in plans]
+    drift = con.execute(
+        """
+        SELECT key, count(*) FROM (
+            SELECT unnest(json_keys(_payload)) AS key FROM _lines
+            WHERE _line_reason IS NULL AND _seq NOT IN (SELECT _seq FROM _strict) AND _payload IS NOT NULL
+              AND trim(_payload, $ws) <> ''
+        ) WHERE NOT list_contains($known, key) GROUP BY key ORDER BY key
+        """,
+        {"known": known, "ws": WHITESPACE},
+    ).fetchall()
+    records = fetch_one(con.execute("SELECT count(*) FROM _incoming"))
+    return Staged(records=int(records[0]) if records else 0, unknown_keys={str(k): int(n) for k, n in drift})
+
+
+def stage_ndjson(
+    con: duckdb.DuckDBPyConnection, path: Path, plans: tuple[ColumnPlan, ...], relative: str, day: date, limit: int
+) -> Staged:
+    """Stage one NDJSON file."""
+    stage_ndjson_lines(con, path, limit)
+    return stage_json_incoming(con, plans, relative, day)
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# CSV
+# ----------------------------------------------------------------------------------------------------------------
+
+
+def _physical_lines(path: Path, limit: int) -> Iterator[tuple[str, str | None]]:
+    """(line text with its line break, reason) for each physical line; invalid UTF-8 is kept (replaced), with a
+    reason."""
+    encoding = sniff_encoding(path)
+    if encoding in ("utf-8", "utf-8-sig"):
+        for _, text, reason in _utf8_lines(path, limit, "csv"):
+            yield text + "\n", reason
+        return
+    for _, text, reason in _decoded_lines(path, encoding, limit, "csv"):
+        yield text + "\n", reason
+
+
+@dataclass
+class _CsvRecord:
+    values: list[str] | None
+    text: str
+    reason: str | None
+
+
+#: One RFC 4180 record: unquoted values hold no quote; quoted values double their quotes and may span lines.
+_FIELD = r'(?:[^",\n]*|"(?:[^"]|"")*")'
+_RECORD = re.compile(_FIELD + "(?:," + _FIELD + ")*")
+
+
+def _csv_records(path: Path, limit: int) -> Iterator[_CsvRecord]:
+    """Records of a CSV file. A quoted value may span lines (up to the record limit); a record that breaks the
+    format is reported alone, so one stray or unterminated quote costs one row, not the rest of the file."""
+    pending: deque[tuple[str, str | None]] = deque()
+    lines = _physical_lines(path, limit)
+
+    def fill(count: int) -> bool:
+        while len(pending) < count:
+            line = next(lines, None)
+            if line is None:
+                return False
+            pending.append(line)
+        return True
+
+    while fill(1):
+        text, reason = pending[0]
+        if reason is not None:
+            pending.popleft()
+            yield _CsvRecord(None, text.rstrip("\n"), reason)
+            continue
+        # A line that ends inside a quoted value continues on the next lines, as long as the record stays small.
+        taken, buffer = 1, text
+        while buffer.count('"') % 2 == 1 and len(buffer) <= limit and fill(taken + 1) and pending[taken][1] is None:
+            buffer += pending[taken][0]
+            taken += 1
+        record = buffer.removesuffix("\n")
+        if buffer.count('"') % 2 == 0 and _RECORD.fullmatch(record):
+            for _ in range(taken):
+                pending.popleft()
+            size = len(record.encode("utf-8", "surrogatepass"))
+            if size > limit:
+                yield _CsvRecord(None, _sample(record), _too_large(size, limit))
+                continue
+            if not record.strip(WHITESPACE):
+                yield _CsvRecord([], record, None)  # a blank line is not a record
+                continue
+            try:
+                values = next(csv.reader([record]))
+            except csv.Error as error:  # pragma: no cover - the record pattern admits only what csv reads
+                yield _CsvRecord(None, record, f"malformed CSV row: {error}")
+                continue
+            yield _CsvRecord(values, record, None)
+            continue
+        line = pending.popleft()[0].removesuffix("\n")
+        problem = "an unterminated quoted value" if line.count('"') % 2 == 1 else "a stray quote"
+        yield _CsvRecord(None, line, f"malformed CSV row: {problem}")
+
+
+def stage_csv(
+    con: duckdb.DuckDBPyConnection, path: Path, plans: tuple[ColumnPlan, ...], relative: str, day: date, limit: int
+) -> Staged:
+    """Stage one CSV file: header row, comma separated, ``"`` quoting, any accepted encoding."""
+    csv.field_size_limit(max(limit, 1 << 17))
+    records = _csv_records(path, limit)
+    header_record = next(records, None)
+    while header_record is not None and header_record.values == []:
+        header_record = next(records, None)  # blank lines before the header row
+    staged = Staged()
+    keys = [plan.key for plan in plans]
+    if header_record is None or header_record.values is None:
+        if header_record is not None:
+            raise Unreadable(f"its header row cannot be read ({header_record.reason})")
+        header: list[str] = []
+    else:
+        header = [name.strip(WHITESPACE) for name in header_record.values]
+    duplicated = sorted({name for name in header if name and header.count(name) > 1})
+    if duplicated:
+        raise Unreadable(f"its header names {', '.join(repr(d) for d in duplicated)} more than once")
+    position = {name: i for i, name in enumerate(header)}
+    # An empty file has no header to compare with the contract: nothing is missing from it.
+    missing = [key for key in keys if key not in position] if header_record is not None else []
+    required_missing = [plan.key for plan in plans if plan.required and plan.key not in position]
+    staged.missing_columns = missing
+    extra = [name for name in header if name and name not in keys]
+    file_reason = None
+    if required_missing and header_record is not None:
+        hint = ""
+        if len(header) == 1 and any(sep in header[0] for sep in (";", "\t", "|")):
+            hint = " (is the file separated by something other than commas?)"
+        names = ", ".join(repr(m) for m in required_missing)
+        file_reason = f"the file has no {names} column{'s' if len(required_missing) > 1 else ''}{hint}"
+
+    columns: dict[str, list[str | None]] = {name: [] for name in ("_payload", "_line_reason", *keys)}
+    numbers: list[int] = []
+    extra_counts = dict.fromkeys(extra, 0)
+
+    def flush_into(first: bool) -> None:
+        frame = pd.DataFrame({"_row_number": pd.Series(numbers, dtype="int64")})
+        for i, values in enumerate(columns.values()):
+            name = ("_payload", "_line_reason")[i] if i < 2 else f"c{i - 2}"
+            frame[name] = pd.Series(values, dtype=object)
+        con.register("_csv_batch", frame)
+        if first:
+            typed = ", ".join(f"{quote_ident(name)}::VARCHAR AS {quote_ident(name)}" for name in frame.columns[1:])
+            con.execute(f"CREATE OR REPLACE TEMP TABLE _csv_rows AS SELECT _row_number, {typed} FROM _csv_batch")
+        else:
+            con.execute("INSERT INTO _csv_rows SELECT * FROM _csv_batch")
+        con.unregister("_csv_batch")
+        numbers.clear()
+        for values in columns.values():
+            values.clear()
+
+    first = True
+    row_number = 0
+    for record in records:
+        if record.values is not None and record.values == []:
+            continue  # a blank line is not a record
+        row_number += 1
+        numbers.append(row_number)
+        if record.values is None or len(record.values) != len(header):
+            reason = record.reason or (
+                f"malformed CSV row: expected {len(header)} columns, found {len(record.values or [])}"
+            )
+            columns["_payload"].append(record.text)
+            columns["_line_reason"].append(reason)
+            for key in keys:
+                columns[key].append(None)
+        else:
+            values = dict(zip(header, record.values, strict=True))
+            columns["_payload"].append(json.dumps(values, ensure_ascii=False, separators=(",", ":")))
+            columns["_line_reason"].append(file_reason)
+            for key in keys:
+                columns[key].append(values.get(key))
+            for name in extra:
+                if values.get(name, "").strip(WHITESPACE):
+                    extra_counts[name] += 1
+        if len(numbers) >= _BATCH:
+            flush_into(first)
+            first = False
+    if numbers or first:
+        flush_into(first)
+    staged.records = row_number
+    staged.unknown_keys = {name: count for name, count in extra_counts.items()}
+    picks = []
+    for i, plan in enumerate(plans):
+        picks.append(f"nullif(trim(c{i}, $ws), '') AS {quote_ident(plan.name)}")
+        picks.append(f"NULL::VARCHAR AS {quote_ident(plan.name + '__jtype')}")
+    con.execute(
+        "CREATE OR REPLACE TEMP TABLE _lines AS SELECT _row_number AS _seq, _row_number, _payload, _line_reason "
+        "FROM _csv_rows"
+    )
+    con.execute(
+        f"""
+        CREATE OR REPLACE TEMP TABLE _incoming AS
+        SELECT _row_number, $source_file::VARCHAR AS _source_file, $partition_date::DATE AS _partition_date,
+               _line_reason, {", ".join(picks)}
+        FROM _csv_rows
+        """,
+        {"ws": WHITESPACE, "source_file": relative, "partition_date": day},
+    )
+    return staged

@@ -1,0 +1,116 @@
+"""The dbt build of a cycle: staging, intermediate and marts, with their data and unit tests.
+
+``catalog.py`` reads what the project publishes (marts per pillar, columns, lineage) from the project itself.
+
+dbt runs in a subprocess while this process holds the warehouse's exclusive lock: the subprocess exit guarantees
+DuckDB's file lock is released (an in-process ``dbtRunner`` keeps its connection open), and the lock keeps every
+other loop writer and reader out while models are rebuilt.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+
+from loop.errors import LoopError
+from loop.orchestrate.supervisor import die_with_parent
+from loop.settings import Settings
+from loop.warehouse import warehouse_lock
+
+
+@dataclass(frozen=True)
+class NodeResult:
+    """One dbt node (model, test, unit test) of a build."""
+
+    unique_id: str
+    status: str
+    seconds: float
+    message: str | None
+
+
+@dataclass(frozen=True)
+class BuildResult:
+    """The outcome of one ``dbt build``."""
+
+    as_of: date
+    seconds: float
+    nodes: tuple[NodeResult, ...]
+
+    @property
+    def models(self) -> int:
+        return sum(1 for n in self.nodes if n.unique_id.startswith("model."))
+
+    @property
+    def tests(self) -> int:
+        return sum(1 for n in self.nodes if n.unique_id.startswith(("test.", "unit_test.")))
+
+    def failures(self) -> tuple[NodeResult, ...]:
+        return tuple(n for n in self.nodes if n.status in ("error", "fail", "runtime error"))
+
+
+def dbt_executable() -> str:
+    """The ``dbt`` next to this interpreter (the project's venv), whatever is on PATH."""
+    candidate = Path(sys.executable).with_name("dbt")
+    return str(candidate) if candidate.exists() else "dbt"
+
+
+def build(settings: Settings, as_of: date, *, unit_tests: bool = False) -> BuildResult:
+    """``dbt build`` as of ``as_of``: marts reflect everything landed for dates up to and including it.
+
+    Data tests run on every build. dbt unit tests check model logic, not data: they run in the test suite
+    (``unit_tests=True``), not in every cycle.
+    """
+    target = settings.dbt_target_dir
+    target.mkdir(parents=True, exist_ok=True)
+    command = [
+        dbt_executable(),
+        "build",
+        "--project-dir",
+        str(settings.dbt_project_dir),
+        "--profiles-dir",
+        str(settings.dbt_project_dir),
+        "--target-path",
+        str(target),
+        "--log-path",
+        str(target.parent / "logs"),
+        "--threads",
+        str(settings.dbt_threads),
+        "--vars",
+        json.dumps({"as_of_date": as_of.isoformat()}),
+    ]
+    if not unit_tests:
+        command += ["--exclude-resource-type", "unit_test"]
+    env = {**os.environ, "LOOP_WAREHOUSE_PATH": str(settings.warehouse_path), "DBT_SEND_ANONYMOUS_USAGE_STATS": "false"}
+    run_results = target / "run_results.json"
+    with warehouse_lock(settings.warehouse_path, exclusive=True, timeout=settings.lock_timeout_seconds):
+        run_results.unlink(missing_ok=True)  # never read a previous build's results
+        # dbt dies with this process: a killed task never leaves a build writing to the warehouse behind it.
+        completed = subprocess.run(
+            command, env=env, capture_output=True, text=True, check=False, preexec_fn=die_with_parent()
+        )
+    if not run_results.exists():
+        raise LoopError(f"dbt build did not run: {_last_lines(completed.stdout + completed.stderr)}")
+    payload = json.loads(run_results.read_text())
+    result = BuildResult(
+        as_of=as_of,
+        seconds=float(payload.get("elapsed_time", 0.0)),
+        nodes=tuple(
+            NodeResult(r["unique_id"], r["status"], float(r.get("execution_time") or 0.0), r.get("message"))
+            for r in payload["results"]
+        ),
+    )
+    failures = result.failures()
+    if completed.returncode != 0 or failures:
+        detail = "; ".join(f"{f.unique_id}: {f.message}" for f in failures[:5]) or _last_lines(completed.stdout)
+        raise LoopError(f"dbt build failed (as of {as_of}): {detail}")
+    return result
+
+
+def _last_lines(text: str, count: int = 5) -> str:
+    lines = [line for line in text.strip().splitlines() if line.strip()]
+    return " | ".join(lines[-count:])

@@ -1,0 +1,124 @@
+"""The dbt project on a hand-written landing fixture: every mart equals its golden CSV (as the Snowplow packages'
+integration tests do), the key figures are the ones worked out by hand, and dbt's data and unit tests pass."""
+
+from __future__ import annotations
+
+import shutil
+from datetime import date
+from pathlib import Path
+
+import pytest
+import yaml
+
+from loop import landing, transform
+from loop.settings import Settings
+from loop.transform.catalog import DBT_PROJECT
+from loop.warehouse import connect
+
+from ..conftest import FIXTURES
+
+DBT_FIXTURES = FIXTURES / "dbt"
+ORDER = {
+    "campaign_performance": "campaign_id",
+    "sessions": "session_id",
+    "customer_experience": "customer_id",
+    "feedback": "feedback_id",
+    "nps_by_area_version": "product_area, product_version",
+    "campaign_scorecard": "scorecard_rank",
+}
+
+
+def _land(settings: Settings) -> None:
+    shutil.copytree(DBT_FIXTURES / "landing", settings.landing_dir, dirs_exist_ok=True)
+    for day in (date(2026, 3, 2), date(2026, 3, 3)):
+        for pillar in ("marketing", "experience", "product"):
+            assert all(r.rows_quarantined == 0 for r in landing.land_pillar(settings, pillar, day))
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory: pytest.TempPathFactory) -> tuple[Settings, transform.BuildResult]:
+    settings = Settings(data_dir=tmp_path_factory.mktemp("dbt") / "data")
+    settings.ensure_dirs()
+    _land(settings)
+    return settings, transform.build(settings, date(2026, 3, 3), unit_tests=True)
+
+
+def mart_csv(settings: Settings, table: str, out: Path) -> str:
+    with connect(settings, write=False) as con:
+        con.execute(f"COPY (SELECT * FROM main.{table} ORDER BY {ORDER[table]}) TO '{out}' (HEADER, DELIMITER ',')")
+    return out.read_text()
+
+
+def test_build_runs_models_data_tests_and_unit_tests(built) -> None:  # type: ignore[no-untyped-def]
+    _, result = built
+    assert result.failures() == ()
+    kinds = {node.unique_id.split(".")[0] for node in result.nodes}
+    assert kinds == {"model", "test", "unit_test"}
+    assert result.models == 16 and sum(1 for n in result.nodes if n.unique_id.startswith("unit_test.")) >= 4
+
+
+def test_every_mart_has_an_enforced_contract_typed_as_built(built) -> None:  # type: ignore[no-untyped-def]
+    settings, _ = built
+    for path in sorted((DBT_PROJECT / "models" / "marts").glob("*/_*__models.yml")):
+        for model in yaml.safe_load(path.read_text())["models"]:
+            assert model["config"]["contract"] == {"enforced": True}, model["name"]
+            declared = [(c["name"], c.get("data_type")) for c in model["columns"]]
+            assert all(data_type for _, data_type in declared), model["name"]
+            with connect(settings, write=False) as con:
+                built_as = [(r[0], r[1].lower()) for r in con.execute(f"DESCRIBE main.{model['name']}").fetchall()]
+            assert built_as == declared, model["name"]
+
+
+@pytest.mark.parametrize("table", list(ORDER))
+def test_mart_matches_golden_csv(built, table: str, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    settings, _ = built
+    expected = (DBT_FIXTURES / "expected" / f"{table}.csv").read_text()
+    assert mart_csv(settings, table, tmp_path / f"{table}.csv") == expected
+
+
+def test_figures_worked_out_by_hand(built) -> None:  # type: ignore[no-untyped-def]
+    settings, _ = built
+    with connect(settings, write=False) as con:
+        scorecard = con.execute(
+            "SELECT campaign_id, promise_kept_score, scorecard_rank FROM main.campaign_scorecard ORDER BY 3"
+        ).fetchall()
+        cus_1 = con.execute(
+            "SELECT sessions, avg_latency_ms, p95_latency_ms, error_rate, revenue FROM main.customer_experience "
+            "WHERE customer_id = 'cus_1'"
+        ).fetchone()
+        crossing = con.execute(
+            "SELECT duration_seconds, events, anonymous_id FROM main.sessions "
+            "WHERE customer_id = 'cus_1' AND campaign_id = 'cmp_a'"
+        ).fetchone()
+        unknown_utm = con.execute(
+            "SELECT count(*) FROM main.sessions WHERE anonymous_id = 'a3' AND campaign_id IS NULL"
+        ).fetchone()
+        nps = con.execute("SELECT nps FROM main.nps_by_area_version ORDER BY product_area").fetchall()
+        performance = con.execute(
+            "SELECT spend, clicks, customers_acquired, cac, roas FROM main.campaign_performance "
+            "WHERE campaign_id = 'cmp_a'"
+        ).fetchone()
+    assert unknown_utm == (1,)  # a UTM campaign that is not in the catalog stays unattributed
+    # cmp_a: 100 * (0.3 * 1 + 0.3 * (1 - 0) + 0.2 * (3000 - 633.3) / 2500 + 0.2 * (100 + 100) / 200) = 98.9
+    # cmp_mail: nps 0 (one passive) -> 100 * (0.3 + 0.3 + 0.2 * 1 + 0.2 * 0.5) = 90.0; cmp_b: all zero.
+    assert scorecard == [("cmp_a", 98.9, 1), ("cmp_mail", 90.0, 2), ("cmp_b", 0.0, 3)]
+    # Two sessions (a 9-hour gap); latencies 400, 1200, 300: mean 633.3, p95 = 400 + 0.9 * 800 = 1120.
+    assert cus_1 is not None and cus_1[:4] == (2, 633.3, 1120.0, 0.0) and float(cus_1[4]) == 80.0
+    # 23:50 -> 00:08 crosses midnight in one session; the anonymous events before identify are stitched.
+    assert crossing == (18 * 60, 7, "a1")
+    assert nps == [(0.0,), (0.0,)]  # checkout: one promoter, one detractor; search: one passive
+    assert performance is not None and float(performance[0]) == 150.0 and performance[1:] == (70, 1, 150.0, 0.5333)
+
+
+def test_cycle_date_excludes_later_partitions(tmp_path: Path) -> None:
+    settings = Settings(data_dir=tmp_path / "data")
+    settings.ensure_dirs()
+    _land(settings)
+    transform.build(settings, date(2026, 3, 2))
+    with connect(settings, write=False) as con:
+        row = con.execute(
+            "SELECT spend, purchases, revenue FROM main.campaign_performance WHERE campaign_id = 'cmp_a'"
+        ).fetchone()
+        feedback = con.execute("SELECT count(*) FROM main.feedback").fetchone()
+    assert row is not None and (float(row[0]), row[1], float(row[2])) == (100.0, 0, 0.0)
+    assert feedback == (3,)
