@@ -118,7 +118,12 @@ def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
             )
         start, end = dates[0], dates[-1]
     total = (end - start).days + 1
-    console.print(f"Running {total} daily cycle(s), {start} to {end}, through Airflow (embedded, LocalExecutor)…")
+    from loop.orchestrate.environment import run_dir
+    from loop.orchestrate.supervisor import live_state
+
+    state = live_state(run_dir(settings), wait=0)
+    where = "the standing deployment (loop serve)" if state else "Airflow (embedded, LocalExecutor)"
+    console.print(f"Running {total} daily cycle(s), {start} to {end}, through {where}…")
     with Progress(
         TextColumn("{task.description}"),
         BarColumn(),

@@ -244,19 +244,16 @@ def _built(settings: Settings, attempt: Attempt) -> date | None:
 
 def validate(settings: Settings, attempt: Attempt, pillar: str) -> dict[str, Any]:
     """Run one pillar's Great Expectations suites on its marts (and the marts its cross-table checks read)."""
-    from loop.validation import validate_pillar
+    from loop.validation import read_frames, validate_pillar
 
     publish.check_pillar(pillar)
     with _step(settings, attempt, f"validate_{pillar}") as note:
         as_of = _built(settings, attempt)
         if as_of is None:
             raise LoopError(f"{pillar} cannot be validated: this attempt has no successful build.")
-        frames: dict[str, Any] = {}
-        for needed in catalog.pillar_lineage(pillar):
-            frames |= publish.read_marts(settings, needed)
         outcome = validate_pillar(
             pillar,
-            frames,
+            read_frames(settings, pillar),
             run_id=attempt.attempt,
             expectations_dir=settings.expectations_dir,
             results_dir=settings.validation_dir,

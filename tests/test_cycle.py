@@ -16,6 +16,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import threading
 import time
 from datetime import date, timedelta
 from pathlib import Path
@@ -25,18 +26,19 @@ import pytest
 from loop import cycle, publish, quarantine
 from loop.errors import LoopError
 from loop.landing.schema import ensure_tables
+from loop.publish.reader import run_query
 from loop.sample import generate
 from loop.settings import PUBLISHED_PILLARS, Settings
 from loop.transform.catalog import pillar_tables
 from loop.warehouse import connect
 
 START = date(2026, 3, 2)
-DAYS = [START + timedelta(days=i) for i in range(3)]
+DAYS = [START + timedelta(days=i) for i in range(4)]
 
 
 @pytest.fixture(scope="module")
 def sample(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """Three days of landing files, generated once (with planted bad records, late events and duplicates)."""
+    """Four days of landing files, generated once (with planted bad records, late events and duplicates)."""
     landing = tmp_path_factory.mktemp("sample") / "landing"
     generate(landing, customers=500, days=len(DAYS), start=START, seed=5, bad_fraction=0.02)
     return landing
@@ -104,9 +106,34 @@ def test_rerunning_an_earlier_day_keeps_current_at_the_newest_cycle(reference: S
     settings = Settings(data_dir=tmp_path / "copy")
     shutil.copytree(reference.root, settings.root)
     before = published_hashes(settings)
-    summary = cycle.run_locally(settings, DAYS[0], f"scheduled__{DAYS[0]}")
+    # Marketers query in a loop while the cycle runs (land, build, validate, publish): no query fails.
+    errors: list[str] = []
+    answered: list[int] = []
+    stop = threading.Event()
+
+    def query() -> None:
+        while not stop.is_set():
+            try:
+                result = run_query(
+                    settings, "select count(*) from sessions join campaign_scorecard using (campaign_id)", limit=1
+                )
+                answered.append(result.rows[0][0])
+            except Exception as error:  # any failure is a finding
+                errors.append(repr(error))
+
+    readers = [threading.Thread(target=query) for _ in range(2)]
+    for thread in readers:
+        thread.start()
+    try:
+        summary = cycle.run_locally(settings, DAYS[0], f"scheduled__{DAYS[0]}")
+    finally:
+        stop.set()
+        for thread in readers:
+            thread.join()
+    assert errors == [] and len(answered) > 20
     assert summary["failed"] == []
-    assert {p: r["as_of"] for p, r in summary["publish"].items()} == dict.fromkeys(PUBLISHED_PILLARS, "2026-03-04")
+    newest = DAYS[-1].isoformat()
+    assert {p: r["as_of"] for p, r in summary["publish"].items()} == dict.fromkeys(PUBLISHED_PILLARS, newest)
     assert published_hashes(settings) == before  # same data, refreshed: never the marts as of the earlier day
 
 

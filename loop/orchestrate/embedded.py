@@ -17,7 +17,6 @@ deployment instead of starting a second scheduler on its SQLite DB (see ``loop.o
 
 from __future__ import annotations
 
-import shutil
 import sqlite3
 import time
 import urllib.parse
@@ -38,7 +37,7 @@ from loop.orchestrate.environment import (
     run_dir,
     services_log_dir,
 )
-from loop.orchestrate.supervisor import DeploymentBusy, Supervisor, claimed, kill_survivors, live_state
+from loop.orchestrate.supervisor import DeploymentBusy, Supervisor, claimed, kill_survivors
 from loop.settings import Settings
 
 FINISHED = {"success", "failed"}
@@ -305,13 +304,6 @@ class EmbeddedAirflow(CycleRunner):
             self.api.wait_until_up(timeout)
         except AirflowAPIError as error:
             raise LoopError(f"{error}; see the logs in {self.log_dir}.") from error
-
-
-def reset_airflow(settings: Settings) -> None:
-    """Remove the embedded Airflow's home (metadata DB and logs); it is recreated on the next run."""
-    if live_state(run_dir(settings), wait=0) is not None:
-        raise LoopError(f"Airflow is running on {settings.airflow_home}; stop it before resetting it.")
-    shutil.rmtree(settings.airflow_home, ignore_errors=True)
 
 
 def run_cycles(

@@ -27,18 +27,12 @@ import time
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, date, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from loop.errors import LoopError
 from loop.settings import PUBLISHED_PILLARS, Settings
 from loop.transform import catalog
 from loop.warehouse import connect
-
-if TYPE_CHECKING:
-    import pandas as pd
-
-#: The tables each pillar publishes (its marts in the dbt project).
-PILLAR_DATASETS: dict[str, tuple[str, ...]] = catalog.pillar_tables()
 
 #: How many published versions of a pillar are kept on disk (the current one always is).
 KEEP_VERSIONS = 10
@@ -85,15 +79,6 @@ def tables_of(pillar: str) -> tuple[str, ...]:
     """The tables a pillar publishes (its marts, from the dbt project)."""
     check_pillar(pillar)
     return catalog.pillar_tables()[pillar]
-
-
-def read_marts(settings: Settings, pillar: str) -> dict[str, pd.DataFrame]:
-    """The pillar's mart tables from the warehouse, as DataFrames (read under the shared warehouse lock)."""
-    from loop.landing.compile import quote_ident
-
-    tables = tables_of(pillar)
-    with connect(settings, write=False) as con:
-        return {table: con.sql(f"SELECT * FROM main.{quote_ident(table)}").df() for table in tables}
 
 
 def _version_name(as_of: date, attempt: str, published_at: datetime) -> str:

@@ -23,8 +23,9 @@ from loop.errors import LoopError
 from loop.settings import PILLARS, PROJECT_ROOT, PUBLISHED_PILLARS
 
 DBT_PROJECT = PROJECT_ROOT / "dbt_project"
-_REF = re.compile(r"""\{\{\s*ref\(\s*['"]([A-Za-z0-9_]+)['"]\s*\)\s*\}\}""")
-_SOURCE = re.compile(r"""\{\{\s*source\(\s*['"]([A-Za-z0-9_]+)['"]\s*,\s*['"]([A-Za-z0-9_]+)['"]\s*\)\s*\}\}""")
+#: ``ref('model')`` and ``source('pillar', 'table')`` calls, wherever they sit in a model's Jinja.
+_REF = re.compile(r"""\bref\(\s*['"]([A-Za-z0-9_]+)['"]\s*\)""")
+_SOURCE = re.compile(r"""\bsource\(\s*['"]([A-Za-z0-9_]+)['"]\s*,\s*['"]([A-Za-z0-9_]+)['"]\s*\)""")
 
 
 @dataclass(frozen=True)

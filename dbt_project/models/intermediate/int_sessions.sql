@@ -29,7 +29,8 @@ sessions as (
         count(*) filter (where event_type = 'page') as page_views,
         count(*) as events,
         count(*) filter (where event_name = 'Error Occurred') as errors,
-        round(avg(latency_ms), 1) as avg_latency_ms,
+        -- averaged in exact decimal arithmetic: a float sum depends on the order rows arrive in
+        cast(round(avg(cast(latency_ms as decimal(18, 3))), 1) as double) as avg_latency_ms,
         max(latency_ms) as max_latency_ms,
         bool_or(event_name = 'Signed Up') as signed_up,
         bool_or(event_name = 'Product Added') as added_to_cart,

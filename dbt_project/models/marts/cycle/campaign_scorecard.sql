@@ -39,8 +39,9 @@ experience as (
         sum(sessions) as sessions,
         count(*) filter (where converted) as converted_customers,
         sum(error_sessions) as error_sessions,
-        sum(avg_latency_ms * sessions) / nullif(sum(sessions) filter (where avg_latency_ms is not null), 0)
-            as avg_latency_ms
+        -- session-weighted, in exact decimal arithmetic (a float sum depends on the order rows arrive in)
+        sum(cast(avg_latency_ms as decimal(18, 1)) * sessions)
+        / nullif(sum(sessions) filter (where avg_latency_ms is not null), 0) as avg_latency_ms
 
     from customers
     group by acquisition_campaign_id
@@ -81,7 +82,7 @@ scored as (
         cast(coalesce(experience.sessions, 0) as bigint) as sessions,
         round(experience.converted_customers / nullif(experience.customers_acquired, 0), 4) as conversion_rate,
         round(experience.error_sessions / nullif(experience.sessions, 0), 4) as error_rate,
-        round(experience.avg_latency_ms, 1) as avg_latency_ms,
+        cast(round(experience.avg_latency_ms, 1) as double) as avg_latency_ms,
         coalesce(said.feedback_responses, 0) as feedback_responses,
         said.nps
 

@@ -40,7 +40,8 @@ latency as (
 
     select
         stitched_customer_id as customer_id,
-        round(avg(latency_ms), 1) as avg_latency_ms,
+        -- averaged in exact decimal arithmetic: a float sum depends on the order rows arrive in
+        cast(round(avg(cast(latency_ms as decimal(18, 3))), 1) as double) as avg_latency_ms,
         round(quantile_cont(latency_ms, 0.95), 1) as p95_latency_ms
 
     from customer_events

@@ -2,8 +2,7 @@ with
 
 source as (
 
-    select * from {{ source('marketing', 'campaigns') }}
-    where _partition_date <= '{{ var("as_of_date") }}'
+    select * from {{ landed_as_of(source('marketing', 'campaigns')) }}
 
 ),
 
