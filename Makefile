@@ -4,9 +4,9 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-$(shell cat requirements.lock pyproject.toml | cksum | cut -d' ' -f1)
 
-# Sample period of the demo (override: make demo CUSTOMERS=5000 DAYS=21)
+# Sample period of the demo (override: make demo CUSTOMERS=5000 DAYS=28)
 CUSTOMERS ?= 3000
-DAYS      ?= 14
+DAYS      ?= 21
 
 .PHONY: install demo test lint lock bench clean
 
@@ -20,10 +20,10 @@ $(STAMP): requirements.lock pyproject.toml
 	$(BIN)/uv pip install --quiet --python $(BIN)/python --no-deps -e .
 	rm -f $(VENV)/.installed-* && touch $@
 
-## Generate a sample period and run its daily cycles through Airflow, then print the summary.
+## Play the sample world day by day: each day's files react to the actions of the cycles before it, then the
+## day's cycle runs through Airflow; prints the summary.
 demo: $(STAMP)
-	$(BIN)/loop generate --customers $(CUSTOMERS) --days $(DAYS)
-	$(BIN)/loop run
+	$(BIN)/loop demo --customers $(CUSTOMERS) --days $(DAYS)
 
 ## The whole test suite.
 test: $(STAMP)

@@ -11,6 +11,9 @@ Each run covers one **data interval** of one day (`CronDataIntervalTimetable`, m
 4. **publish_<pillar>** — the pillar's marts become a new Parquet version (an Asset update) when every pillar they
    are built from passed validation in this run (the edges below follow the marts' lineage in the dbt project);
    otherwise the task does not run and the previous version stays published.
+5. **activate** — once the cycle pillar is published: every audience is exported to every destination (holdouts
+   kept out, only the changes after the first export) and the actions are recorded; the next day's cycle reads
+   them and measures what they changed. Its files are an Asset too.
 
 Publications only move forward, and only from this attempt's own build and validations. Tasks retry with backoff
 when the cause can pass (a busy warehouse); a data problem fails at once. Everything happens in the `loop`
@@ -87,6 +90,17 @@ def publish(pillar: str) -> dict:
     return _run("publish_pillar", pillar)
 
 
+@task
+def activate() -> dict:
+    return _run("activate")
+
+
+def _exports_asset() -> Asset:
+    from loop.settings import get_settings
+
+    return Asset(uri=get_settings().exports_dir.as_uri(), name="loop_audience_exports", group="loop")
+
+
 @dag(
     dag_id="loop_cycle",
     schedule=CronDataIntervalTimetable("0 0 * * *", timezone="UTC"),
@@ -104,11 +118,13 @@ def loop_cycle() -> None:
     for pillar in LANDING_PILLARS:
         land.override(task_id=f"land_{pillar}")(pillar) >> built
     checks = {pillar: validate.override(task_id=f"validate_{pillar}")(pillar) for pillar in PUBLISHED_PILLARS}
+    published = {}
     for pillar in PUBLISHED_PILLARS:
         built >> checks[pillar]
-        published = publish.override(task_id=f"publish_{pillar}", outlets=[_published_asset(pillar)])(pillar)
+        published[pillar] = publish.override(task_id=f"publish_{pillar}", outlets=[_published_asset(pillar)])(pillar)
         for needed in pillar_lineage(pillar):
-            checks[needed] >> published
+            checks[needed] >> published[pillar]
+    published["cycle"] >> activate.override(outlets=[_exports_asset()])()
 
 
 loop_cycle()

@@ -2,11 +2,12 @@
 
 ```
 loop generate     write a deterministic sample period into the landing folder
+loop demo         play the sample world day by day through Airflow, each day reacting to the loop's actions
 loop run          run daily cycles through Airflow (embedded: SQLite + LocalExecutor) and print a summary
 loop status       each cycle's outcome and durations, rows per source, drift, validation, publications
 loop quarantine   list, explain and replay quarantined records
 loop query        read-only SQL on the published marts, printed as a table
-loop export       a pillar's published dataset to Parquet or CSV
+loop export       a pillar's published dataset to Parquet or CSV, or the audiences for a destination
 ```
 Errors are printed as one sentence; ``--debug`` shows the traceback.
 """
@@ -55,8 +56,12 @@ def _table(rows: list[dict[str, Any]], title: str | None = None) -> Table:
 def cmd_generate(args: argparse.Namespace, settings: Settings) -> int:
     from rich.progress import Progress
 
-    from loop.sample import generate
+    from loop.sample import generate, read_actions
 
+    last = args.start + timedelta(days=args.days - 1)
+    outside = [d for d in args.dates or () if not args.start <= d <= last]
+    if outside:
+        raise LoopError(f"--date {outside[0]} is not a day of the period {args.start} to {last}.")
     settings.ensure_dirs()
     with Progress(console=console, transient=True) as bar:
         task = bar.add_task("generating days", total=args.days)
@@ -67,16 +72,36 @@ def cmd_generate(args: argparse.Namespace, settings: Settings) -> int:
             start=args.start,
             seed=args.seed,
             bad_fraction=args.bad_fraction,
+            actions=read_actions(settings) if args.react else None,
+            days_to_write=args.dates,
             progress=lambda done, total: bar.update(task, completed=done, total=total),
         )
     end = summary.start + timedelta(days=summary.days - 1)
+    written = f"{len(summary.days_written)} of the " if args.dates else ""
+    reacting = f", reacting to {summary.actions} recorded action(s)" if args.react else ""
     console.print(
-        f"Generated {summary.days} days ({summary.start} to {end}) for {summary.customers} customers into "
-        f"{settings.landing_dir}: {summary.events:,} events in {summary.files} files, "
+        f"Generated {written}{summary.days} days ({summary.start} to {end}) for {summary.customers} customers"
+        f"{reacting} into {settings.landing_dir}: {summary.events:,} events in {summary.files} files, "
         f"{sum(summary.bad_records.values()):,} planted bad records."
     )
     console.print(_table([{"source": k, "records": f"{v:,}"} for k, v in summary.records.items()]))
     console.print(f"Next: [bold]loop run --from {summary.start} --to {end}[/bold]")
+    return 0
+
+
+def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
+    from loop.sample.demo import DemoPlan, run_demo
+
+    plan = DemoPlan(args.customers, args.days, args.start, args.seed)
+    outcome = run_demo(settings, plan, console=console)
+    print_summary(settings, plan.start, plan.end, outcome.runs)
+    if outcome.failed:
+        err_console.print(
+            f"[red]{len(outcome.failed)} of {len(outcome.runs)} cycle(s) failed[/red]: "
+            + "; ".join(f"{r.cycle_date} ({', '.join(r.failed_tasks) or r.state})" for r in outcome.failed)
+            + ". Run `loop demo` with the same arguments again to continue from the first of them."
+        )
+        return 1
     return 0
 
 
@@ -92,9 +117,7 @@ def _landed_dates(settings: Settings) -> list[date]:
 
 
 def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
-    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
-
-    from loop.orchestrate.embedded import CycleRun, run_cycles
+    from loop.orchestrate.embedded import CycleRun, cycles_progress, run_cycles
 
     if args.date:
         start = end = args.date
@@ -124,14 +147,7 @@ def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
     state = live_state(run_dir(settings), wait=0)
     where = "the standing deployment (loop serve)" if state else "Airflow (embedded, LocalExecutor)"
     console.print(f"Running {total} daily cycle(s), {start} to {end}, through {where}…")
-    with Progress(
-        TextColumn("{task.description}"),
-        BarColumn(),
-        TextColumn("{task.completed}/{task.total} cycles"),
-        TimeElapsedColumn(),
-        console=console,
-        transient=True,
-    ) as bar:
+    with cycles_progress(console, "cycles") as bar:
         task = bar.add_task("starting Airflow", total=total)
 
         def progress(runs: list[CycleRun]) -> None:
@@ -196,12 +212,37 @@ def print_summary(settings: Settings, start: date, end: date, runs: list[Any]) -
     if top:
         console.print(_table(top, "Cycle scorecard: top campaigns (promise kept)"))
         console.print(_table(bottom, "Cycle scorecard: bottom campaigns"))
+    _print_loop(settings)
     console.print(_table(status.publications, "Published datasets (current versions)"))
     console.print(
         f"Published datasets: {settings.published_dir}/<pillar>/manifest.json (Parquet). Query them with\n"
         '  loop query "select * from campaign_scorecard order by scorecard_rank"\n'
         "  loop export cycle --format csv --out ./exports     |   loop status"
     )
+
+
+def _print_loop(settings: Settings) -> None:
+    """The loop turning: the top product signal, the audiences, the actions taken and what they changed."""
+    from loop.status import loop_turning
+
+    turning = loop_turning(settings)
+    if turning is None:
+        return
+    signal = turning["top_signal"]
+    if signal:
+        promises = ", ".join(signal["campaigns_broken"]) or "no campaign's promise"
+        said = f' They said: "{signal["example_feedback"][0]}"' if signal["example_feedback"] else ""
+        console.print(
+            f"[bold]What to fix first:[/bold] {signal['product_area']} — {signal['symptom']}: "
+            f"{signal['customers_affected']} customer(s) (revenue {signal['customer_revenue']}) over the last "
+            f"days; it breaks the promise of {promises}.{said}"
+        )
+    if turning["audiences"]:
+        console.print(_table(turning["audiences"], "Audiences (holdouts are never exported)"))
+    if turning["actions"]:
+        console.print(_table(turning["actions"], "Actions taken (the latest)"))
+    if turning["outcomes"]:
+        console.print(_table(turning["outcomes"], "What the actions changed, against their holdouts (95% intervals)"))
 
 
 def _print_attention(status: Any) -> None:
@@ -264,11 +305,41 @@ def cmd_export(args: argparse.Namespace, settings: Settings) -> int:
     from loop import publish
     from loop.publish.export import export_pillar
 
-    for item in export_pillar(settings, args.pillar, Path(args.out), args.format):
+    if args.pillar == "audiences":
+        return _export_audiences(args, settings)
+    if args.destination:
+        raise LoopError("--destination goes with `loop export audiences`, not with a pillar.")
+    for item in export_pillar(settings, args.pillar, Path(args.out or "exports"), args.format):
         console.print(f"{item.path}  ({item.rows:,} rows)")
     current = publish.current(settings, args.pillar)
     if current is not None:
         console.print(f"{args.pillar} as of {current.as_of} (version {current.version})")
+    return 0
+
+
+def _export_audiences(args: argparse.Namespace, settings: Settings) -> int:
+    from datetime import UTC, datetime
+
+    from loop.activate import export_audiences
+
+    if not args.destination:
+        raise LoopError("`loop export audiences` needs --destination (customer-match, meta or owned).")
+    out = Path(args.out) if args.out else settings.exports_dir
+    run_id = f"export__{datetime.now(UTC):%Y-%m-%dT%H:%M:%S}"
+    exports = export_audiences(settings, args.destination, out, run_id=run_id)
+    if not exports:
+        console.print(f"No audience goes to {args.destination} (no audience of its channel in the marts).")
+    for item in exports:
+        excluded = ", ".join(f"{k} {v:,}" for k, v in item.excluded.items() if v) or "none"
+        console.print(
+            f"[bold]{item.audience_id}[/bold] -> {args.destination}: export {item.seq} ({item.kind}, as of "
+            f"{item.as_of}), {item.rows:,} rows now; left out: {excluded}",
+            highlight=False,
+        )
+        for file in item.files:
+            console.print(f"  {file.path}  ({file.rows:,} rows)", markup=False, highlight=False)
+        for note in item.repaired:
+            console.print(f"  repaired: {note}", markup=False, highlight=False)
     return 0
 
 
@@ -354,7 +425,16 @@ def build_parser() -> argparse.ArgumentParser:
     gen.add_argument("--start", type=_date, default=date(2026, 3, 2), help="first day (default 2026-03-02)")
     gen.add_argument("--seed", type=int, default=7, help="random seed (default 7)")
     gen.add_argument("--bad-fraction", type=float, default=0.01, help="share of bad records (default 0.01)")
+    gen.add_argument("--react", action="store_true", help="react to the actions recorded in the warehouse")
+    gen.add_argument("--date", type=_date, action="append", dest="dates", help="write only this day (repeatable)")
     gen.set_defaults(func=cmd_generate)
+
+    demo = sub.add_parser("demo", help="play the sample world day by day through Airflow, reacting to the actions")
+    demo.add_argument("--customers", type=int, default=3000, help="customers in the sample (default 3000)")
+    demo.add_argument("--days", type=int, default=21, help="days in the period (default 21)")
+    demo.add_argument("--start", type=_date, default=date(2026, 3, 2), help="first day (default 2026-03-02)")
+    demo.add_argument("--seed", type=int, default=7, help="random seed (default 7)")
+    demo.set_defaults(func=cmd_demo)
 
     run = sub.add_parser("run", help="run daily cycles through Airflow and print a summary")
     run.add_argument("--date", type=_date, help="run the cycle of this one day")
@@ -392,10 +472,17 @@ def build_parser() -> argparse.ArgumentParser:
     quarantine.add_argument("--limit", type=int, default=20, help="records listed (default 20)")
     quarantine.set_defaults(func=cmd_quarantine)
 
-    export = sub.add_parser("export", help="a pillar's published dataset to Parquet or CSV files")
-    export.add_argument("pillar", choices=PUBLISHED_PILLARS)
+    export = sub.add_parser(
+        "export", help="a pillar's published dataset to Parquet or CSV files, or the audiences for a destination"
+    )
+    export.add_argument("pillar", choices=(*PUBLISHED_PILLARS, "audiences"), help="a pillar, or `audiences`")
     export.add_argument("--format", choices=("parquet", "csv"), default="parquet")
-    export.add_argument("--out", default="exports", help="output folder (default ./exports)")
+    export.add_argument(
+        "--destination", choices=("customer-match", "meta", "owned"), help="with `audiences`: where they go (required)"
+    )
+    export.add_argument(
+        "--out", help="output folder (default ./exports for a pillar, <data dir>/exports for audiences)"
+    )
     export.set_defaults(func=cmd_export)
     return parser
 

@@ -349,6 +349,52 @@ def publish_pillar(settings: Settings, attempt: Attempt, pillar: str) -> dict[st
 
 
 # ----------------------------------------------------------------------------------------------------------------
+# activate
+# ----------------------------------------------------------------------------------------------------------------
+
+
+def _published(settings: Settings, attempt: Attempt, pillar: str) -> bool:
+    with connect(settings, write=False) as con:
+        row = con.execute(
+            "SELECT count(*) FROM ops.publication_log WHERE attempt = ? AND pillar = ?", [attempt.attempt, pillar]
+        ).fetchall()
+    return bool(row[0][0])
+
+
+def activate(settings: Settings, attempt: Attempt) -> dict[str, Any]:
+    """Act on the validated, published cycle: export every audience to every destination (holdouts kept out,
+    only the changes after the first export) and record the actions the next cycles will measure."""
+    from loop.activate.actions import record_actions
+    from loop.activate.export import DESTINATIONS, export_audiences
+
+    with _step(settings, attempt, "activate") as note:
+        as_of = _built(settings, attempt)
+        if as_of is None or not _published(settings, attempt, "cycle"):
+            raise LoopError(
+                f"Nothing is exported for {attempt.cycle_date}: this attempt did not publish the cycle pillar "
+                "(audiences are exported only from validated, published marts)."
+            )
+        exported: dict[str, list[str]] = {}
+        files = 0
+        for destination in DESTINATIONS:
+            for result in export_audiences(
+                settings, destination, settings.exports_dir, run_id=attempt.attempt, as_of=as_of
+            ):
+                exported.setdefault(result.audience_id, []).append(destination)
+                files += len(result.files)
+        recorded = record_actions(
+            settings, cycle_date=attempt.cycle_date, as_of=as_of, run_id=attempt.attempt, exported=exported
+        )
+        note["detail"] = f"{files} export file(s) under {settings.exports_dir}, {len(recorded)} new action(s)"
+    return {
+        "as_of": as_of.isoformat(),
+        "exports_dir": str(settings.exports_dir),
+        "export_files": files,
+        "actions": [asdict(action) for action in recorded],
+    }
+
+
+# ----------------------------------------------------------------------------------------------------------------
 # all steps, in process
 # ----------------------------------------------------------------------------------------------------------------
 
@@ -389,6 +435,8 @@ def run_locally(
                 f"publish_{pillar}",
                 lambda p=pillar: publish_pillar(settings, attempt, p),  # type: ignore[misc]
             )
+    if summary["publish"].get("cycle") is not None:
+        summary["activate"] = step("activate", lambda: activate(settings, attempt))
     return summary
 
 

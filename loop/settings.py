@@ -8,6 +8,7 @@ Everything a run writes lives under one project data directory (``LOOP_DATA_DIR`
   warehouse/loop.duckdb                                      the DuckDB warehouse (raw, ops, marts)
   published/<pillar>/...                                     validated Parquet datasets + manifest.json
   validation/<run_id>/<pillar>.json                          Great Expectations results, kept per run
+  exports/<destination>/<audience_id>/...                    audience files for ad platforms and owned tools
   airflow/                                                   AIRFLOW_HOME (SQLite metadata DB, logs)
 ```
 """
@@ -59,6 +60,15 @@ class Settings(BaseSettings):
         "2GB", pattern=r"^[0-9]+(\.[0-9]+)?\s*(KB|MB|GB|TB|KiB|MiB|GiB|TiB)$", description="Memory for one query."
     )
     query_threads: int = Field(2, ge=1, description="Threads for one query.")
+    holdout_share: float = Field(
+        0.1, ge=0, lt=0.5, description="Share of each audience held out of every export, to measure the action."
+    )
+    holdout_seed: str = Field(
+        "loop", min_length=1, description="Seed of the holdout draw (a stable hash of seed, audience and customer)."
+    )
+    signals_sent_per_cycle: int = Field(
+        3, ge=0, description="The top product signals sent to product each cycle (recorded as actions)."
+    )
     serve_port: int = Field(8080, ge=1, le=65535, description="Port of the standing Airflow's UI (`loop serve`).")
     serve_host: str = Field("127.0.0.1", description="Address the standing Airflow's UI listens on.")
 
@@ -78,6 +88,11 @@ class Settings(BaseSettings):
     @property
     def published_dir(self) -> Path:
         return self.root / "published"
+
+    @property
+    def exports_dir(self) -> Path:
+        """Default folder of `loop export audiences` (one subfolder per destination)."""
+        return self.root / "exports"
 
     @property
     def validation_dir(self) -> Path:

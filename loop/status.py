@@ -216,3 +216,51 @@ def scorecard_extremes(settings: Settings, count: int = 3) -> tuple[list[dict[st
         return top, bottom
     finally:
         con.close()
+
+
+def loop_turning(settings: Settings) -> dict[str, Any] | None:
+    """The loop's own outputs from the published cycle pillar: top signal, audiences, latest actions, outcomes."""
+    from loop.publish.reader import open_reader
+
+    current = publish.current(settings, "cycle")
+    if current is None or "product_signals" not in current.tables:
+        return None
+    con = open_reader(settings)
+    try:
+        signals = _rows(
+            con,
+            "SELECT product_area, symptom, customers_affected, customer_revenue, campaigns_broken, example_feedback "
+            "FROM cycle.product_signals ORDER BY signal_rank LIMIT 1",
+        )
+        audiences = _rows(
+            con,
+            "SELECT audience_id AS audience, channel, members, holdout_members AS held_out, "
+            "exported_members AS exported FROM cycle.audiences ORDER BY audience_id",
+        )
+        actions = _rows(
+            con,
+            "SELECT action_id AS action, treatment_size AS cohort, holdout_size AS holdout, "
+            "coalesce(product_area || ': ' || symptom, rule_version) AS what "
+            "FROM cycle.actions ORDER BY taken_at DESC, action_id LIMIT 8",
+        )
+        outcomes = _rows(
+            con,
+            """
+            SELECT subject, metric, cohort_n, round(cohort_rate, 3) AS cohort, comparison, comparison_n,
+                   round(comparison_rate, 3) AS compared, round(difference, 3) AS difference,
+                   '[' || round(difference_low, 3) || ', ' || round(difference_high, 3) || ']' AS interval_95,
+                   verdict
+            FROM cycle.action_outcomes
+            WHERE verdict <> 'too few to tell yet'
+            ORDER BY verdict = 'better' DESC, abs(difference) DESC NULLS LAST, subject, metric
+            LIMIT 10
+            """,
+        )
+    finally:
+        con.close()
+    return {
+        "top_signal": signals[0] if signals else None,
+        "audiences": audiences,
+        "actions": actions,
+        "outcomes": outcomes,
+    }

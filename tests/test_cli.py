@@ -17,7 +17,7 @@ from loop.landing import land_pillar
 from loop.settings import Settings
 from loop.warehouse import connect
 
-from .conftest import FIXTURES
+from .conftest import FIXTURES, empty_marts
 
 
 @pytest.fixture
@@ -28,6 +28,7 @@ def env_settings(settings: Settings, monkeypatch: pytest.MonkeyPatch) -> Setting
 
 @pytest.fixture
 def published(env_settings: Settings) -> Settings:
+    empty_marts(env_settings, "cycle", besides=("campaign_scorecard",))
     with connect(env_settings, write=True) as con:
         con.execute(
             "CREATE TABLE main.campaign_scorecard AS SELECT * FROM (VALUES "

@@ -29,6 +29,9 @@ class CampaignRecord(ContractModel):
     budget: Amount = Field(ge=0)
     currency: CurrencyCode
     target_segment: Text | None = None
+    promise_areas: Identifier | None = Field(
+        None, description="';'-separated product areas the promise depends on (e.g. checkout;billing)."
+    )
 
     @model_validator(mode="after")
     def _ends_after_start(self) -> CampaignRecord:

@@ -36,6 +36,33 @@ class EventProperties(ContractModel):
     status_code: Count | None = Field(None, ge=100, le=599)
 
 
+class EventTraits(ContractModel):
+    """Identify traits the loop reads: the contact data audiences are exported with. Others are kept as sent."""
+
+    model_config = ConfigDict(extra="allow")
+
+    email: Identifier | None = None
+    phone: Identifier | None = None
+    first_name: Identifier | None = None
+    last_name: Identifier | None = None
+    country: Identifier | None = None
+    zip: Identifier | None = None
+
+
+#: Where Segment's consent management puts a customer's choices: ``{"Advertising": false, "Analytics": true}``.
+CONSENT_PATH = "$.consent.categoryPreferences"
+
+
+def _consent_preferences_are_flags(context: dict[str, Any] | None) -> bool:
+    consent = (context or {}).get("consent")
+    preferences = consent.get("categoryPreferences") if isinstance(consent, dict) else None
+    if consent is not None and not isinstance(consent, dict):
+        return False
+    return preferences is None or (
+        isinstance(preferences, dict) and all(isinstance(v, bool) for v in preferences.values())
+    )
+
+
 class EventRecord(ContractModel):
     """A Segment Spec event as the platform's SDKs send it."""
 
@@ -51,7 +78,7 @@ class EventRecord(ContractModel):
     name: Text | None = None
     properties: EventProperties | None = None
     context: dict[str, Any] | None = None
-    traits: dict[str, Any] | None = None
+    traits: EventTraits | None = None
 
     @model_validator(mode="after")
     def _segment_rules(self) -> EventRecord:
@@ -59,7 +86,22 @@ class EventRecord(ContractModel):
             raise ValueError("an event needs an anonymousId or a userId")
         if self.type == "track" and not self.event:
             raise ValueError("a track event needs an event name")
+        if not _consent_preferences_are_flags(self.context):
+            raise ValueError(CONSENT_MESSAGE)
         return self
+
+
+CONSENT_MESSAGE = "context.consent.categoryPreferences must map each consent category to true or false"
+#: The same rule in landing's SQL: absent or null, or an object whose every value is a JSON boolean.
+CONSENT_RULE = RowRule(
+    """coalesce(json_type("context", '$.consent'), 'NULL') IN ('NULL', 'OBJECT')
+    AND (coalesce(json_type("context", $consent_path), 'NULL') = 'NULL'
+         OR (json_type("context", $consent_path) = 'OBJECT'
+             AND coalesce(list_bool_and(list_transform(json_keys("context", $consent_path),
+                 lambda k: json_type("context", $consent_path || '.' || to_json(k)::VARCHAR) = 'BOOLEAN')), true)))""",
+    CONSENT_MESSAGE,
+    {"consent_path": CONSENT_PATH},
+)
 
 
 SOURCE = Source(
@@ -71,6 +113,7 @@ SOURCE = Source(
     rules=(
         RowRule('coalesce("anonymous_id", "user_id") IS NOT NULL', "an event needs an anonymousId or a userId"),
         RowRule('"type" <> $track OR "event" IS NOT NULL', "a track event needs an event name", {"track": "track"}),
+        CONSENT_RULE,
     ),
     event_time="timestamp",
     description="Segment Spec platform events",

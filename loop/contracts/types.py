@@ -26,6 +26,7 @@ __all__ = [
     "Count",
     "CurrencyCode",
     "Day",
+    "Flag",
     "Identifier",
     "Measure",
     "Text",
@@ -48,10 +49,14 @@ class TextForm:
     description: str
     accepts_json_numbers: bool = False
     """True for numeric types: a JSON number is accepted and checked by its text."""
+    accepts_json_booleans: bool = False
+    """True for flags: a JSON true/false is accepted as it is."""
 
     def check(self, value: Any) -> Any:
         """pydantic before-validator: strings and (for numbers) JSON numbers must have this form."""
         if isinstance(value, bool):
+            if self.accepts_json_booleans:
+                return value
             raise ValueError(f"must be {self.description}, not a boolean")
         if isinstance(value, int | float | Decimal) and self.accepts_json_numbers:
             if isinstance(value, float) and not math.isfinite(value):
@@ -73,8 +78,10 @@ def _number_text(value: int | float | Decimal) -> str:
     return repr(float(value)) if isinstance(value, float) else str(value)
 
 
-def _form(pattern: str, description: str, *, numbers: bool = False) -> tuple[TextForm, BeforeValidator]:
-    form = TextForm(pattern, description, accepts_json_numbers=numbers)
+def _form(
+    pattern: str, description: str, *, numbers: bool = False, booleans: bool = False
+) -> tuple[TextForm, BeforeValidator]:
+    form = TextForm(pattern, description, accepts_json_numbers=numbers, accepts_json_booleans=booleans)
     return form, BeforeValidator(form.check)
 
 
@@ -91,6 +98,11 @@ DAY_FORM, _day = _form(_DATE, "a date such as 2026-03-02")
 TIMESTAMP_FORM, _timestamp = _form(
     _DATE + "[T ]" + _TIME + _ZONE, "an ISO 8601 timestamp with a time zone, such as 2026-03-02T08:15:00Z"
 )
+
+FLAG_FORM, _flag = _form(r"(?i)(true|false)", "true or false", booleans=True)
+
+Flag = Annotated[bool, FLAG_FORM, _flag]
+"""A yes/no value: ``true`` or ``false`` (any case, or a JSON boolean)."""
 
 Count = Annotated[int, COUNT_FORM, _count]
 """A whole number, written as digits (no decimals, no exponent, no hex)."""

@@ -36,6 +36,7 @@ _JSON_TYPES = {
     "DECIMAL(18,2)": _NUMBER_JSON,
     "DATE": ("VARCHAR",),
     "TIMESTAMPTZ": ("VARCHAR",),
+    "BOOLEAN": ("VARCHAR", "BOOLEAN"),
     "JSON": ("OBJECT",),
 }
 _TYPE_WORDS = {
@@ -45,6 +46,7 @@ _TYPE_WORDS = {
     "DECIMAL(18,2)": "an amount",
     "DATE": "a date",
     "TIMESTAMPTZ": "a timestamp",
+    "BOOLEAN": "true or false",
     "JSON": "a JSON object",
 }
 
@@ -137,6 +139,8 @@ def _sql_type(base: Any) -> str:
         return "DATE"
     if base is Decimal:
         return "DECIMAL(18,2)"
+    if base is bool:
+        return "BOOLEAN"
     if base is int:
         return "BIGINT"
     if base is float:

@@ -24,7 +24,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from loop.errors import LoopError
 from loop.orchestrate.api import AirflowAPI, AirflowAPIError
@@ -39,6 +39,10 @@ from loop.orchestrate.environment import (
 )
 from loop.orchestrate.supervisor import DeploymentBusy, Supervisor, claimed, kill_survivors
 from loop.settings import Settings
+
+if TYPE_CHECKING:
+    from rich.console import Console
+    from rich.progress import Progress
 
 FINISHED = {"success", "failed"}
 SERVICES = ("api-server", "dag-processor", "scheduler")
@@ -157,13 +161,13 @@ class CycleRunner:
                         raise
         return cancelled, failed
 
-    def wait_for_dag(self, timeout: float = 180.0) -> None:
-        """Wait until the DAG processor has parsed ``loop_cycle`` (or reported that it fails to import)."""
+    def wait_for_dag(self, dag_id: str = DAG_ID, timeout: float = 180.0) -> None:
+        """Wait until the DAG processor has parsed ``dag_id`` (or reported that a DAG fails to import)."""
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             self.check()
             try:
-                if self.api.get(f"/api/v2/dags/{DAG_ID}", patience=5).get("dag_id") == DAG_ID:
+                if self.api.get(f"/api/v2/dags/{dag_id}", patience=5).get("dag_id") == dag_id:
                     return
             except AirflowAPIError as error:
                 if error.status not in (None, 404) and not error.retryable:
@@ -320,3 +324,17 @@ def run_cycles(
         return standing.run_cycles(start, end, progress)
     with EmbeddedAirflow(settings) as airflow:
         return airflow.run_cycles(start, end, progress)
+
+
+def cycles_progress(console: Console, unit: str) -> Progress:
+    """The progress bar of commands that run cycles through Airflow (``loop run``, ``loop demo``)."""
+    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+    return Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        TextColumn(f"{{task.completed}}/{{task.total}} {unit}"),
+        TimeElapsedColumn(),
+        console=console,
+        transient=True,
+    )

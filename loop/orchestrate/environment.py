@@ -26,6 +26,8 @@ from loop.errors import LoopError
 from loop.settings import Settings
 
 DAG_ID = "loop_cycle"
+#: Consumes the cycle publication's Asset; unpaused by `loop serve` (a `loop run` stops before it would run).
+DIGEST_DAG_ID = "loop_digest"
 """The one DAG of the project (``dags/loop_cycle.py``)."""
 
 ADMIN_USER = "admin"

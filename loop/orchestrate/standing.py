@@ -2,8 +2,8 @@
 
 It runs in the foreground under the same supervisor as ``loop run`` (``loop.orchestrate.supervisor``): an API server
 with the UI on ``serve_host:serve_port``, a scheduler that runs the daily schedule (``loop_cycle`` runs once a day,
-for the day before), a DAG processor and a triggerer. Ctrl-C or SIGTERM stops every process. The DAG is unpaused
-on start.
+for the day before), a DAG processor and a triggerer. Ctrl-C or SIGTERM stops every process. ``loop_cycle`` is
+unpaused on start, and so is ``loop_digest``, which the cycle publication's Asset triggers.
 
 The UI and the REST API ask for a login: Airflow 3's simple auth manager with one ``admin`` user. Its password is
 generated once (or taken from ``LOOP_SERVE_PASSWORD``), kept in ``<airflow_home>/passwords.json`` (mode 0600) and
@@ -34,6 +34,7 @@ from loop.orchestrate.embedded import CycleRun, CycleRunner, has_leftovers
 from loop.orchestrate.environment import (
     ADMIN_USER,
     DAG_ID,
+    DIGEST_DAG_ID,
     PASSWORD_ENV,
     airflow_env,
     airflow_executable,
@@ -221,10 +222,13 @@ def serve(settings: Settings, say: Callable[[str], None] = print) -> int:
             supervisor.start_service("scheduler", commands["scheduler"])
         standing.wait_for_dag()
         standing.api.patch(f"/api/v2/dags/{DAG_ID}", {"is_paused": False})
+        standing.wait_for_dag(DIGEST_DAG_ID)
+        standing.api.patch(f"/api/v2/dags/{DIGEST_DAG_ID}", {"is_paused": False})
         say(
             f"Airflow UI: {ui_url(host, port)}\n"
             f"  login:    {ADMIN_USER} / {password}   (stored in {passwords_file(settings)})\n"
             f"  {DAG_ID} is unpaused and runs daily; `loop run` submits its cycles here while this runs.\n"
+            f"  {DIGEST_DAG_ID} runs whenever a cycle publishes (digests in {settings.exports_dir / 'digests'}).\n"
             "  Ctrl-C or SIGTERM stops every Airflow process."
         )
         while True:

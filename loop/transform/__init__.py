@@ -81,12 +81,19 @@ def build(settings: Settings, as_of: date, *, unit_tests: bool = False) -> Build
         "--threads",
         str(settings.dbt_threads),
         "--vars",
-        json.dumps({"as_of_date": as_of.isoformat()}),
+        json.dumps(
+            {
+                "as_of_date": as_of.isoformat(),
+                "holdout_share": settings.holdout_share,
+                "holdout_seed": settings.holdout_seed,
+            }
+        ),
     ]
     if not unit_tests:
         command += ["--exclude-resource-type", "unit_test"]
     env = {**os.environ, "LOOP_WAREHOUSE_PATH": str(settings.warehouse_path), "DBT_SEND_ANONYMOUS_USAGE_STATS": "false"}
     run_results = target / "run_results.json"
+    _ensure_sources(settings)
     with warehouse_lock(settings.warehouse_path, exclusive=True, timeout=settings.lock_timeout_seconds):
         run_results.unlink(missing_ok=True)  # never read a previous build's results
         # dbt dies with this process: a killed task never leaves a build writing to the warehouse behind it.
@@ -109,6 +116,17 @@ def build(settings: Settings, as_of: date, *, unit_tests: bool = False) -> Build
         detail = "; ".join(f"{f.unique_id}: {f.message}" for f in failures[:5]) or _last_lines(completed.stdout)
         raise LoopError(f"dbt build failed (as of {as_of}): {detail}")
     return result
+
+
+def _ensure_sources(settings: Settings) -> None:
+    """The dbt sources that landing does not create (the loop's own actions) exist before dbt reads them."""
+    from loop.activate.actions import ensure_action_tables
+    from loop.landing.schema import ensure_tables
+    from loop.warehouse import connect
+
+    with connect(settings, write=True) as con:
+        ensure_tables(con)
+        ensure_action_tables(con)
 
 
 def _last_lines(text: str, count: int = 5) -> str:

@@ -20,7 +20,7 @@ from pathlib import Path
 import yaml
 
 from loop.errors import LoopError
-from loop.settings import PILLARS, PROJECT_ROOT, PUBLISHED_PILLARS
+from loop.settings import PROJECT_ROOT, PUBLISHED_PILLARS
 
 DBT_PROJECT = PROJECT_ROOT / "dbt_project"
 #: ``ref('model')`` and ``source('pillar', 'table')`` calls, wherever they sit in a model's Jinja.
@@ -50,7 +50,9 @@ class Mart:
 
 
 def _models_sql(project: Path) -> dict[str, str]:
-    return {path.stem: path.read_text() for path in (project / "models").rglob("*.sql")}
+    """Each model's SQL, and each seed as an empty model (seeds read no source)."""
+    seeds = {path.stem: "" for path in (project / "seeds").glob("*.csv")}
+    return seeds | {path.stem: path.read_text() for path in (project / "models").rglob("*.sql")}
 
 
 def _upstream_pillars(name: str, sql: dict[str, str], seen: frozenset[str] = frozenset()) -> frozenset[str]:
@@ -59,7 +61,7 @@ def _upstream_pillars(name: str, sql: dict[str, str], seen: frozenset[str] = fro
     if name in seen:
         raise LoopError(f"The dbt models form a cycle through {name!r}.")
     pillars = {source for source, _ in _SOURCE.findall(sql[name])}
-    unknown = pillars - set(PILLARS)
+    unknown = pillars - set(PUBLISHED_PILLARS)
     if unknown:
         raise LoopError(f"Model {name} reads source(s) {sorted(unknown)}; sources are named after the pillars.")
     for parent in _REF.findall(sql[name]):
@@ -89,7 +91,7 @@ def marts(project: Path = DBT_PROJECT) -> dict[str, tuple[Mart, ...]]:
                     name=model["name"],
                     description=" ".join(str(model.get("description", "")).split()),
                     columns=columns,
-                    lineage=_upstream_pillars(model["name"], sql) | ({pillar} if pillar in PILLARS else set()),
+                    lineage=_upstream_pillars(model["name"], sql) | {pillar},
                 )
             )
         found[pillar] = tuple(tables)

@@ -3,7 +3,9 @@
 Each pillar that lands raw data gets ``dbt_project/models/staging/<pillar>/_<pillar>__sources.yml``: a source named
 after the pillar (schema ``raw``) with one table per contract, its columns in raw-table order (the contract's
 fields, then landing's metadata columns), their types as landing creates them
-(:func:`loop.landing.compile.raw_table_columns`) and the contract's descriptions. The files are committed;
+(:func:`loop.landing.compile.raw_table_columns`) and the contract's descriptions. The ``cycle`` pillar's source
+is the loop's own record of its actions (schema ``ops``), rendered from :mod:`loop.activate.actions`. The files
+are committed;
 ``python -m loop.transform.sources`` rewrites them after a contract change and ``--check`` (CI, and a test) fails
 when a committed file differs from the rendering.
 """
@@ -84,8 +86,40 @@ def _table(source: Source) -> dict[str, Any]:
     }
 
 
+def _actions_source() -> dict[str, Any]:
+    from loop.activate.actions import ACTION_DESCRIPTIONS, ACTION_TABLES
+
+    tables = []
+    for qualified, columns in ACTION_TABLES.items():
+        described = ACTION_DESCRIPTIONS[qualified]
+        tables.append(
+            {
+                "name": qualified.split(".")[1],
+                "description": described[""],
+                "columns": [
+                    {"name": name, "data_type": _data_type(kind), "description": described[name]}
+                    for name, kind in columns
+                ],
+            }
+        )
+    return {
+        "name": "cycle",
+        "description": "What the loop did: the actions each cycle took, recorded by loop.activate after it published.",
+        "schema": "ops",
+        "tables": tables,
+    }
+
+
 def render(pillar: str) -> str:
     """The ``_<pillar>__sources.yml`` text for a pillar."""
+    if pillar == "cycle":
+        return (
+            HEADER
+            + "\n"
+            + yaml.safe_dump(
+                {"version": 2, "sources": [_actions_source()]}, sort_keys=False, width=110, allow_unicode=True
+            )
+        )
     if pillar not in PILLARS:
         raise ValueError(f"{pillar!r} lands no raw data; pillars with sources are {', '.join(PILLARS)}.")
     document = {
@@ -106,11 +140,15 @@ def path_of(pillar: str, staging: Path = STAGING) -> Path:
     return staging / pillar / f"_{pillar}__sources.yml"
 
 
+#: Every pillar with a dbt source: the landing pillars, and the cycle's record of its actions.
+SOURCE_PILLARS = (*PILLARS, "cycle")
+
+
 def stale(staging: Path = STAGING) -> list[Path]:
     """The committed source files that differ from the rendering."""
     return [
         path_of(p, staging)
-        for p in PILLARS
+        for p in SOURCE_PILLARS
         if not path_of(p, staging).exists() or path_of(p, staging).read_text() != render(p)
     ]
 

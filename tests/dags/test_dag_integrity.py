@@ -61,8 +61,20 @@ def test_loop_cycle_shape(dagbag) -> None:  # type: ignore[no-untyped-def]
         assert publish.trigger_rule == "all_success"  # a failed validation upstream keeps the pillar unpublished
         [asset] = publish.outlets
         assert asset.uri.startswith("file:///") and asset.uri.endswith(f"/published/{pillar}/manifest.json")
+    # Audiences are exported only from a published cycle, by their own task, whose files are an Asset.
+    assert tasks["activate"].upstream_task_ids == {"publish_cycle"}
+    [exports] = tasks["activate"].outlets
+    assert exports.uri.startswith("file:///") and exports.uri.endswith("/exports")
     for task in tasks.values():
         assert task.retries >= 1 and task.retry_exponential_backoff  # lock waits and API hiccups are retried
+
+
+def test_the_published_cycle_triggers_its_digest(dagbag) -> None:  # type: ignore[no-untyped-def]
+    """Data-aware: the cycle pillar's publication (an Asset with the manifest's real URI) triggers loop_digest."""
+    cycle = dagbag.dags["loop_cycle"]
+    digest = dagbag.dags["loop_digest"]
+    [published] = cycle.task_dict["publish_cycle"].outlets
+    assert [asset.uri for asset in digest.timetable.asset_condition.objects] == [published.uri]
 
 
 def test_dag_files_do_no_heavy_work_at_import() -> None:

@@ -43,7 +43,8 @@ def _marts(settings: Settings) -> dict[str, pd.DataFrame]:
         for tables in pillar_tables().values():
             for table in tables:
                 frame = con.sql(f'SELECT * FROM main."{table}"').df()
-                frames[table] = frame.sort_values(list(frame.columns)).reset_index(drop=True)
+                order = frame.astype(str).sort_values(list(frame.columns)).index  # list columns sort as text
+                frames[table] = frame.loc[order].reset_index(drop=True)
     return frames
 
 
@@ -99,7 +100,13 @@ def test_every_cycle_succeeds_through_airflow(airflow_run) -> None:  # type: ign
     _, _, _, runs, _ = airflow_run
     assert [r.cycle_date for r in runs] == [START + timedelta(days=i) for i in range(DAYS)]
     assert [r.state for r in runs] == ["success"] * DAYS, [(r.cycle_date, r.failed_tasks) for r in runs]
-    assert all(set(r.tasks.values()) == {"success"} and len(r.tasks) == 12 for r in runs)
+    assert all(set(r.tasks.values()) == {"success"} and len(r.tasks) == 13 for r in runs)
+    # The activate task of each day exported the published audiences and recorded that day's actions.
+    settings = airflow_run[0]
+    with connect(settings, write=False) as con:
+        acted = {day for (day,) in con.execute("SELECT DISTINCT cycle_date FROM ops.actions").fetchall()}
+    assert acted == {r.cycle_date for r in runs}
+    assert list((settings.exports_dir / "owned").glob("*/manifest.json"))
 
 
 def test_landing_reconciles_and_quarantines_the_planted_records(airflow_run) -> None:  # type: ignore[no-untyped-def]
@@ -181,6 +188,7 @@ def test_a_failing_experience_suite_keeps_every_pillar_built_from_it_unpublished
     [run] = airflow.run_cycles(END, END)
     assert run.state == "failed"
     assert run.failed_tasks == [
+        "activate",
         "publish_cycle",
         "publish_experience",
         "publish_marketing",

@@ -56,6 +56,7 @@ def test_loop_serve_logs_in_runs_a_triggered_cycle_and_stops_cleanly_on_sigterm(
         assert api.login()
         dags = {d["dag_id"]: d for d in api.get("/api/v2/dags?dag_id_pattern=loop_cycle")["dags"]}
         assert "loop_cycle" in dags and dags["loop_cycle"]["is_paused"] is False
+        assert api.get("/api/v2/dags/loop_digest")["is_paused"] is False
 
         run = api.post(
             "/api/v2/dags/loop_cycle/dagRuns",
@@ -94,6 +95,15 @@ def test_loop_serve_logs_in_runs_a_triggered_cycle_and_stops_cleanly_on_sigterm(
         assert state == "success", tasks
         assert loop_run.wait(timeout=120) == 0, run_out.read_text()[-3000:]
         assert api.get("/api/v2/backfills?dag_id=loop_cycle")["total_entries"] == 1
+        # Data-aware: the cycle publication's Asset event triggered loop_digest, which wrote the day's digest.
+        digest = settings.exports_dir / "digests" / f"{DAY}.md"
+
+        def digested() -> bool:
+            runs = api.get("/api/v2/dags/loop_digest/dagRuns")["dag_runs"]
+            return any(r["state"] == "success" and r["run_type"] == "asset_triggered" for r in runs)
+
+        wait_for(digested, 120, "the digest run triggered by the cycle publication", serve)
+        assert "signal" in digest.read_text().lower()
         services_log = (settings.airflow_home / "logs" / "services" / "supervisor.log").read_text()
         assert services_log.count("started scheduler") == 1  # no second scheduler on the SQLite DB
         processes = snapshot(settings) + psutil.Process(serve.pid).children(recursive=True)

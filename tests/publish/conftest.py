@@ -10,8 +10,11 @@ from loop import publish
 from loop.settings import Settings
 from loop.warehouse import connect
 
+from ..conftest import empty_marts
+
 
 def make_scorecard(settings: Settings, campaigns: int) -> None:
+    empty_marts(settings, "cycle", besides=("campaign_scorecard",))
     with connect(settings, write=True) as con:
         con.execute(
             "CREATE OR REPLACE TABLE main.campaign_scorecard AS "

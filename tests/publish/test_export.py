@@ -23,15 +23,16 @@ AWKWARD = [
 @pytest.mark.parametrize("folder", AWKWARD)
 def test_any_folder_name_works(published: Settings, tmp_path: Path, folder: str) -> None:
     out = tmp_path / folder / "exports"
-    [csv_file] = export_pillar(published, "cycle", out, "csv")
-    assert csv_file.path == out / "campaign_scorecard.csv" and csv_file.rows == 3
-    assert csv_file.path.read_text().splitlines()[0] == "campaign_id,scorecard_rank,promise_kept_score"
-    [parquet] = export_pillar(published, "cycle", out, "parquet")
+    csv_files = {item.table: item for item in export_pillar(published, "cycle", out, "csv")}
+    scorecard = csv_files["campaign_scorecard"]
+    assert scorecard.path == out / "campaign_scorecard.csv" and scorecard.rows == 3
+    assert scorecard.path.read_text().splitlines()[0] == "campaign_id,scorecard_rank,promise_kept_score"
+    parquet = {item.table: item for item in export_pillar(published, "cycle", out, "parquet")}["campaign_scorecard"]
     assert duckdb.connect().execute("select count(*) from read_parquet($p)", {"p": str(parquet.path)}).fetchall() == [
         (3,)
     ]
     assert not Path("/tmp/pwned.csv").exists()
-    assert sorted(p.name for p in out.iterdir()) == ["campaign_scorecard.csv", "campaign_scorecard.parquet"]
+    assert sorted(p.name for p in out.iterdir()) == sorted(f"{t}.{x}" for t in csv_files for x in ("csv", "parquet"))
 
 
 def test_export_errors_are_one_sentence(published: Settings, tmp_path: Path) -> None:

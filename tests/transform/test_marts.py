@@ -53,8 +53,15 @@ def test_build_runs_models_data_tests_and_unit_tests(built) -> None:  # type: ig
     _, result = built
     assert result.failures() == ()
     kinds = {node.unique_id.split(".")[0] for node in result.nodes}
-    assert kinds == {"model", "test", "unit_test"}
-    assert result.models == 16 and sum(1 for n in result.nodes if n.unique_id.startswith("unit_test.")) >= 4
+    assert kinds == {"model", "seed", "test", "unit_test"}
+    assert result.models == 28
+    declared = {
+        test["name"]
+        for path in (DBT_PROJECT / "models").rglob("*.yml")
+        for test in (yaml.safe_load(path.read_text()) or {}).get("unit_tests", [])
+    }
+    ran = {n.unique_id.rsplit(".", 1)[-1] for n in result.nodes if n.unique_id.startswith("unit_test.")}
+    assert len(declared) >= 7 and ran == declared
 
 
 def test_every_mart_has_an_enforced_contract_typed_as_built(built) -> None:  # type: ignore[no-untyped-def]

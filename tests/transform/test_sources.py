@@ -44,12 +44,22 @@ def test_each_pillar_has_one_source_with_one_table_per_contract() -> None:
 def test_every_source_the_staging_models_read_is_rendered() -> None:
     rendered = {
         (source["name"], table["name"])
-        for pillar in PILLARS
+        for pillar in sources.SOURCE_PILLARS
         for source in yaml.safe_load(sources.render(pillar))["sources"]
         for table in source["tables"]
     }
     used = {call for path in (sources.STAGING).rglob("*.sql") for call in SOURCE_CALL.findall(path.read_text())}
     assert used and used <= rendered
+
+
+def test_the_cycle_source_follows_the_action_tables() -> None:
+    from loop.activate.actions import ACTION_TABLES
+
+    [source] = yaml.safe_load(sources.path_of("cycle").read_text())["sources"]
+    assert (source["name"], source["schema"]) == ("cycle", "ops")
+    for table in source["tables"]:
+        declared = [(c["name"], c["data_type"]) for c in table["columns"]]
+        assert declared == [(n, sources._data_type(t)) for n, t in ACTION_TABLES[f"ops.{table['name']}"]]
 
 
 def test_a_stale_file_is_reported_and_rewritten(tmp_path: Path) -> None:

@@ -137,7 +137,15 @@ def test_every_pillar_checks_distributions_and_other_tables() -> None:
 
 def test_read_frames_reads_the_lineage_marts_the_frames_join(fixture_settings: Settings) -> None:
     frames = read_frames(fixture_settings, "cycle")
-    assert set(frames) == {"campaign_scorecard", "campaign_performance", "customer_experience", "feedback"}
+    cycle_tables = {
+        "campaign_scorecard",
+        "audiences",
+        "audience_members",
+        "product_signals",
+        "actions",
+        "action_outcomes",
+    }
+    assert set(frames) == cycle_tables | {"campaign_performance", "customer_experience", "feedback"}
     assert list(frames["campaign_scorecard"].columns) == [c.name for c in catalog.mart("campaign_scorecard").columns]
 
 
@@ -235,6 +243,27 @@ def _feedback_attributed_elsewhere(f: Marts) -> None:
     feedback = f["feedback"]
     # sorts after every real campaign id: the customer's max campaign on feedback differs from customer_experience's
     feedback.loc[_first_with(feedback, "acquisition_campaign_id"), "acquisition_campaign_id"] = "cmp_zz_elsewhere"
+
+
+def _unfit_lookalike_seed(f: Marts) -> None:
+    """A customer who never ordered slips into the lookalike seed."""
+    customers = f["customer_experience"]
+    outsider = customers.loc[~customers["converted"].astype(bool), "customer_id"].iloc[0]
+    row = {"audience_id": "lookalike_seed", "customer_id": outsider, "reason": "planted", "is_holdout": False}
+    f["audience_members"] = pd.concat([f["audience_members"], pd.DataFrame([row])], ignore_index=True)
+
+
+def _unmeasured_action(f: Marts) -> None:
+    """An audience export recorded with a cohort that no outcome counts."""
+    actions = f["actions"]
+    row = {column: None for column in actions.columns} | {
+        "action_id": "2026-03-03:audience_export:advocates",
+        "action_kind": "audience_export",
+        "subject": "advocates",
+        "treatment_size": 5,
+        "holdout_size": 1,
+    }
+    f["actions"] = pd.concat([actions, pd.DataFrame([row])], ignore_index=True)
 
 
 def _column_dropped(f: Marts) -> None:
@@ -478,6 +507,33 @@ PLANTED = [
         "matches_customer_experience",
     ),
     Planted(
+        "audience_size_drift",
+        "cycle",
+        _bump("audiences", "members"),
+        "audiences",
+        PAIR,
+        "audience_members",
+        "sizes_match_members",
+    ),
+    Planted(
+        "unfit_lookalike_seed",
+        "cycle",
+        _unfit_lookalike_seed,
+        "audience_members",
+        PAIR,
+        "seed_member",
+        "lookalike_seed_ordered_without_errors",
+    ),
+    Planted(
+        "unmeasured_action",
+        "cycle",
+        _unmeasured_action,
+        "action_outcomes",
+        PAIR,
+        "action_cohort",
+        "cohorts_match_actions",
+    ),
+    Planted(
         "scorecard_responses_drift",
         "cycle",
         _bump("campaign_scorecard", "feedback_responses", 2),
@@ -568,11 +624,19 @@ def test_a_missing_table_fails(marts: Marts, tmp_path: Path) -> None:
 
 
 def test_a_missing_lineage_table_fails_the_frames_that_join_it(marts: Marts, tmp_path: Path) -> None:
-    outcome = _validate("cycle", {"campaign_scorecard": marts["campaign_scorecard"]}, tmp_path)
+    cycle_tables = ("campaign_scorecard", "audiences", "audience_members", "product_signals", "actions")
+    outcome = _validate("cycle", {table: marts[table] for table in cycle_tables}, tmp_path)
     assert not outcome.success
     failed_frames = {o.frame for o in outcome.failures()}
-    assert failed_frames == {"matches_campaign_performance", "matches_customer_experience", "matches_feedback"}
-    assert all("read_frames" in o.observed for o in outcome.failures())
+    assert failed_frames == {
+        "matches_campaign_performance",
+        "matches_customer_experience",
+        "matches_feedback",
+        "lookalike_seed_ordered_without_errors",
+        "cohorts_match_actions",
+        None,  # action_outcomes itself is missing
+    }
+    assert all("read_frames" in o.observed or o.table == "action_outcomes" for o in outcome.failures())
 
 
 def test_results_are_kept_per_run(marts: Marts, tmp_path: Path) -> None:

@@ -76,6 +76,13 @@ select
     utm_medium,
     utm_campaign,
     app_version,
-    user_agent
+    user_agent,
+    consent_preferences,
+    trait_email,
+    trait_phone,
+    trait_first_name,
+    trait_last_name,
+    trait_country,
+    trait_zip
 
 from numbered

@@ -26,6 +26,13 @@ renamed as (
         context ->> '$.campaign.name' as utm_campaign,
         context ->> '$.app.version' as app_version,
         context ->> '$.userAgent' as user_agent,
+        json_extract(context, '$.consent.categoryPreferences') as consent_preferences,
+        traits ->> '$.email' as trait_email,
+        traits ->> '$.phone' as trait_phone,
+        traits ->> '$.first_name' as trait_first_name,
+        traits ->> '$.last_name' as trait_last_name,
+        traits ->> '$.country' as trait_country,
+        traits ->> '$.zip' as trait_zip,
         _partition_date as landed_on
 
     from source

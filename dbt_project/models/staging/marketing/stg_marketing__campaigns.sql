@@ -28,6 +28,13 @@ renamed as (
         budget,
         currency,
         target_segment,
+        coalesce(
+            list_filter(
+                list_transform(string_split(lower(promise_areas), ';'), lambda area: trim(area)),
+                lambda area: area <> ''
+            ),
+            []
+        ) as promise_areas,
         channel in ('email', 'push') as is_owned_channel
 
     from latest_snapshot
