@@ -17,6 +17,7 @@ JSON-serialisable summaries (the tasks' XComs) and raise :class:`LoopError` with
 from __future__ import annotations
 
 import contextlib
+import contextvars
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass
@@ -107,6 +108,12 @@ def _execute(settings: Settings, sql: str, params: list[Any]) -> None:
         con.execute(sql, params)
 
 
+#: Called with a step's name once its start is recorded (``run_locally``'s ``on_step``), in this context only.
+_step_started: contextvars.ContextVar[Callable[[str], None] | None] = contextvars.ContextVar(
+    "loop_step_started", default=None
+)
+
+
 @contextlib.contextmanager
 def _step(settings: Settings, attempt: Attempt, step: str) -> Iterator[dict[str, Any]]:
     """Record a step's start and outcome in ``ops.cycle_steps``; the body may put a ``detail`` in the dict."""
@@ -116,6 +123,9 @@ def _step(settings: Settings, attempt: Attempt, step: str) -> Iterator[dict[str,
         "INSERT INTO ops.cycle_steps VALUES (?, ?, ?, ?, ?, NULL, 'running', NULL)",
         [attempt.run_id, attempt.attempt, attempt.cycle_date, step, started],
     )
+    started_hook = _step_started.get()
+    if started_hook is not None:
+        started_hook(step)
     note: dict[str, Any] = {}
     outcome, detail = "failed", None
     try:
@@ -403,19 +413,31 @@ def run_locally(
     settings: Settings, cycle_date: date, run_id: str, *, on_step: Callable[[str], None] | None = None
 ) -> dict[str, Any]:
     """All steps in this process, in DAG order and with the DAG's trigger rules; for tests and benchmarks
-    (``loop run`` goes through Airflow). Returns the steps' summaries and the failures."""
+    (``loop run`` goes through Airflow). Returns the steps' summaries and the failures. ``on_step`` is called with
+    each step's name once its start is recorded in ``ops.cycle_steps``."""
     attempt = Attempt.of(cycle_date, run_id, _next_clear_number(settings, run_id))
     summary: dict[str, Any] = {"attempt": attempt.attempt, "land": {}, "validate": {}, "publish": {}, "failed": []}
 
     def step(name: str, call: Callable[[], dict[str, Any]]) -> dict[str, Any] | None:
-        if on_step is not None:
-            on_step(name)
         try:
             return call()
         except LoopError as error:
             summary["failed"].append(f"{name}: {error}")
             return None
 
+    token = _step_started.set(on_step)
+    try:
+        return _run_steps(settings, attempt, summary, step)
+    finally:
+        _step_started.reset(token)
+
+
+def _run_steps(
+    settings: Settings,
+    attempt: Attempt,
+    summary: dict[str, Any],
+    step: Callable[[str, Callable[[], dict[str, Any]]], dict[str, Any] | None],
+) -> dict[str, Any]:
     landed = [step(f"land_{p}", lambda p=p: land(settings, attempt, p)) for p in PILLARS]  # type: ignore[misc]
     summary["land"] = dict(zip(PILLARS, landed, strict=True))
     if any(result is None for result in landed):
