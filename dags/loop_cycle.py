@@ -1,12 +1,15 @@
 """
 ### loop cycle — one day of the customer data loop
 
-Each run covers one **data interval** of one day (`CronDataIntervalTimetable`, midnight UTC): the run for
-2026-03-02 processes the files that landed under `date=2026-03-02` once that day is over.
+Each run covers one **data interval** of one business day (`CronDataIntervalTimetable`, local midnight to local
+midnight in `LOOP_TIMEZONE`, default UTC): the run for 2026-03-02 processes the files that landed under
+`date=2026-03-02` once that day is over where the business is.
 
 1. **land_marketing / land_experience / land_product** — the pillar's raw files for the day go through their
    pydantic contracts into DuckDB; bad records go to quarantine with a reason, unreadable files are set aside.
 2. **build** — `dbt build` as of the newest cycle date: staging, intermediate and marts, with dbt's data tests.
+   The session models are incremental (only the sessions of devices whose events changed are recomputed); a run
+   whose conf has `full_refresh` (`loop run --full-refresh`) rebuilds them from every event once.
 3. **validate_<pillar>** — the pillar's Great Expectations suites on its marts, one task per pillar.
 4. **publish_<pillar>** — the pillar's marts become a new Parquet version (an Asset update) when every pillar they
    are built from passed validation in this run (the edges below follow the marts' lineage in the dbt project);
@@ -32,9 +35,10 @@ LANDING_PILLARS = ("marketing", "experience", "product")
 PUBLISHED_PILLARS = ("marketing", "experience", "product", "cycle")
 
 
-def _run(step: str, *args: str) -> dict:
+def _run(step: str, *args: str, **options: object) -> dict:
     """Call ``loop.cycle.<step>`` for the running attempt; a LoopError that retrying cannot fix fails at once."""
     from loop import cycle
+    from loop.business_day import business_date
     from loop.errors import LoopError
     from loop.settings import get_settings
 
@@ -42,9 +46,11 @@ def _run(step: str, *args: str) -> dict:
     start = context["data_interval_start"]
     assert start is not None, "loop_cycle runs need a data interval"
     run = context["dag_run"]
-    attempt = cycle.Attempt.of(start.date(), context["run_id"], getattr(run, "clear_number", 0))
+    settings = get_settings()
+    cycle_date = business_date(start, settings.zone)  # the interval starts at local midnight of the cycle date
+    attempt = cycle.Attempt.of(cycle_date, context["run_id"], getattr(run, "clear_number", 0))
     try:
-        return getattr(cycle, step)(get_settings(), attempt, *args)
+        return getattr(cycle, step)(settings, attempt, *args, **options)
     except LoopError as error:
         if error.retryable:
             raise
@@ -63,6 +69,13 @@ def _retries() -> dict:
     }
 
 
+def _timezone() -> str:
+    """The business day's time zone (``LOOP_TIMEZONE``): cycle dates are days there."""
+    from loop.settings import get_settings
+
+    return get_settings().timezone
+
+
 def _published_asset(pillar: str) -> Asset:
     from loop.settings import get_settings
 
@@ -77,7 +90,9 @@ def land(pillar: str) -> dict:
 
 @task
 def build() -> dict:
-    return _run("build")
+    # `loop run --full-refresh` puts a request id in the run's conf: its first build rebuilds every model
+    conf = get_current_context()["dag_run"].conf or {}
+    return _run("build", full_refresh=conf.get("full_refresh"))
 
 
 @task
@@ -103,8 +118,8 @@ def _exports_asset() -> Asset:
 
 @dag(
     dag_id="loop_cycle",
-    schedule=CronDataIntervalTimetable("0 0 * * *", timezone="UTC"),
-    start_date=pendulum.datetime(2026, 1, 1, tz="UTC"),
+    schedule=CronDataIntervalTimetable("0 0 * * *", timezone=_timezone()),
+    start_date=pendulum.datetime(2026, 1, 1, tz=_timezone()),
     catchup=False,
     max_active_runs=1,
     tags=["loop"],

@@ -8,6 +8,7 @@ loop status       each cycle's outcome and durations, rows per source, drift, va
 loop quarantine   list, explain and replay quarantined records
 loop query        read-only SQL on the published marts, printed as a table
 loop export       a pillar's published dataset to Parquet or CSV, or the audiences for a destination
+loop collect      receive events from the Segment and RudderStack SDKs over HTTP into the landing folder
 ```
 Errors are printed as one sentence; ``--debug`` shows the traceback.
 """
@@ -16,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+import uuid
 from collections.abc import Sequence
 from datetime import date, timedelta
 from pathlib import Path
@@ -146,7 +148,9 @@ def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
 
     state = live_state(run_dir(settings), wait=0)
     where = "the standing deployment (loop serve)" if state else "Airflow (embedded, LocalExecutor)"
-    console.print(f"Running {total} daily cycle(s), {start} to {end}, through {where}…")
+    refresh = f"full-refresh:{uuid.uuid4().hex}" if args.full_refresh else None
+    rebuilt = ", rebuilding every model from all events first" if refresh else ""
+    console.print(f"Running {total} daily cycle(s), {start} to {end}, through {where}{rebuilt}…")
     with cycles_progress(console, "cycles") as bar:
         task = bar.add_task("starting Airflow", total=total)
 
@@ -159,7 +163,7 @@ def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
                 label = f"cycle {running[0].cycle_date}: {', '.join(sorted(active))}"
             bar.update(task, completed=len(finished), description=label)
 
-        runs = run_cycles(settings, start, end, progress)
+        runs = run_cycles(settings, start, end, progress, full_refresh=refresh)
     print_summary(settings, start, end, runs)
     failed = [r for r in runs if r.state != "success"]
     if failed:
@@ -175,6 +179,19 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     from loop.orchestrate.standing import serve
 
     return serve(settings, say=console.print)
+
+
+def cmd_collect(args: argparse.Namespace, settings: Settings) -> int:
+    from loop.collect import serve
+
+    host = settings.collect_host if args.host is None else args.host
+    port = settings.collect_port if args.port is None else args.port
+    return serve(
+        settings,
+        host=host,
+        port=port,
+        say=lambda text: console.print(text, markup=False, highlight=False, soft_wrap=True),
+    )
 
 
 def print_summary(settings: Settings, start: date, end: date, runs: list[Any]) -> None:
@@ -440,10 +457,22 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--date", type=_date, help="run the cycle of this one day")
     run.add_argument("--from", dest="start", type=_date, help="first cycle date of a range")
     run.add_argument("--to", dest="end", type=_date, help="last cycle date of a range (inclusive)")
+    run.add_argument(
+        "--full-refresh",
+        action="store_true",
+        help="the first cycle rebuilds every model from all events (dbt --full-refresh); the next build on it",
+    )
     run.set_defaults(func=cmd_run)
 
     serve = sub.add_parser("serve", help="a standing Airflow with its UI and the daily schedule, in the foreground")
     serve.set_defaults(func=cmd_serve)
+
+    collect = sub.add_parser(
+        "collect", help="receive events from the Segment and RudderStack SDKs into the landing folder (HTTP)"
+    )
+    collect.add_argument("--port", type=int, help="port to listen on (default LOOP_COLLECT_PORT, 8088; 0: a free one)")
+    collect.add_argument("--host", help="address to listen on (default LOOP_COLLECT_HOST, 127.0.0.1)")
+    collect.set_defaults(func=cmd_collect)
 
     status = sub.add_parser("status", help="last cycles, rows landed/quarantined, validation results")
     status.add_argument("--last", type=int, default=7, help="how many cycle dates (default 7)")

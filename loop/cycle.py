@@ -54,6 +54,14 @@ OPS_TABLES: dict[str, tuple[tuple[str, str], ...]] = {
         ("success", "BOOLEAN"),
         ("detail", "VARCHAR"),
     ),
+    # `loop run --full-refresh` requests done: the first successful build of a request rebuilt everything.
+    "ops.full_refresh_log": (
+        ("request", "VARCHAR NOT NULL"),
+        ("run_id", "VARCHAR NOT NULL"),
+        ("attempt", "VARCHAR NOT NULL"),
+        ("as_of", "DATE NOT NULL"),
+        ("built_at", "TIMESTAMPTZ NOT NULL"),
+    ),
     "ops.validation_log": (
         ("run_id", "VARCHAR NOT NULL"),
         ("cycle_date", "DATE NOT NULL"),
@@ -190,13 +198,36 @@ def as_of_date(settings: Settings, cycle_date: date) -> date:
     return max(cycle_date, newest) if newest is not None else cycle_date
 
 
-def build(settings: Settings, attempt: Attempt) -> dict[str, Any]:
-    """Build and test the dbt project as of the newest cycle date; record the outcome for this attempt."""
+def _full_refresh_due(settings: Settings, request: str) -> bool:
+    """Whether the full refresh ``request`` has not been done yet (a successful build recorded it)."""
+    with connect(settings, write=False) as con:
+        row = con.execute("SELECT count(*) FROM ops.full_refresh_log WHERE request = ?", [request]).fetchall()
+    return not row[0][0]
+
+
+def _bot_sessions(settings: Settings) -> int:
+    """Bot and monitoring sessions the marts leave out (the bot_traffic mart), as of the build."""
+    with connect(settings, write=False) as con:
+        row = con.execute("SELECT coalesce(sum(sessions), 0) FROM main.bot_traffic").fetchall()
+    return int(row[0][0])
+
+
+def build(settings: Settings, attempt: Attempt, *, full_refresh: str | bool | None = None) -> dict[str, Any]:
+    """Build and test the dbt project as of the newest cycle date; record the outcome for this attempt.
+
+    The session models are incremental: a build recomputes only the sessions of the devices whose events changed.
+    ``full_refresh`` (``loop run --full-refresh``, through the Airflow run's conf) names a request to rebuild
+    everything from all events: the first successful build of that request does it, the later days of the same
+    request build incrementally on it (``True`` names the run itself).
+    """
+    ensure_ops(settings)
+    request = attempt.run_id if full_refresh is True else full_refresh or None
+    refresh = request is not None and _full_refresh_due(settings, request)
     with _step(settings, attempt, "build") as note:
         as_of = as_of_date(settings, attempt.cycle_date)
         started = time.monotonic()
         try:
-            result = transform.build(settings, as_of)
+            result = transform.build(settings, as_of, full_refresh=refresh)
         except LoopError as error:
             _execute(
                 settings,
@@ -226,13 +257,25 @@ def build(settings: Settings, attempt: Attempt) -> dict[str, Any]:
                 as_of,
             ],
         )
-        note["detail"] = f"as of {as_of}: {result.models} models, {result.tests} tests, {result.seconds:.1f} s"
+        if refresh:
+            _execute(
+                settings,
+                "INSERT INTO ops.full_refresh_log VALUES (?, ?, ?, ?, ?)",
+                [request, attempt.run_id, attempt.attempt, as_of, datetime.now(UTC)],
+            )
+        bots = _bot_sessions(settings)
+        note["detail"] = (
+            f"as of {as_of}{' (full refresh)' if refresh else ''}: {result.models} models, {result.tests} tests, "
+            f"{result.seconds:.1f} s; {bots} bot session(s) kept out"
+        )
     slowest = sorted(result.nodes, key=lambda n: n.seconds, reverse=True)[:5]
     return {
         "as_of": as_of.isoformat(),
+        "full_refresh": refresh,
         "models": result.models,
         "tests": result.tests,
         "seconds": round(result.seconds, 2),
+        "bot_sessions": bots,
         "slowest": [{"node": n.unique_id, "seconds": round(n.seconds, 3)} for n in slowest],
     }
 
@@ -410,11 +453,17 @@ def activate(settings: Settings, attempt: Attempt) -> dict[str, Any]:
 
 
 def run_locally(
-    settings: Settings, cycle_date: date, run_id: str, *, on_step: Callable[[str], None] | None = None
+    settings: Settings,
+    cycle_date: date,
+    run_id: str,
+    *,
+    on_step: Callable[[str], None] | None = None,
+    full_refresh: bool = False,
 ) -> dict[str, Any]:
     """All steps in this process, in DAG order and with the DAG's trigger rules; for tests and benchmarks
     (``loop run`` goes through Airflow). Returns the steps' summaries and the failures. ``on_step`` is called with
-    each step's name once its start is recorded in ``ops.cycle_steps``."""
+    each step's name once its start is recorded in ``ops.cycle_steps``. ``full_refresh`` rebuilds the incremental
+    models from all events (once per run id, as ``loop run --full-refresh`` does once per request)."""
     attempt = Attempt.of(cycle_date, run_id, _next_clear_number(settings, run_id))
     summary: dict[str, Any] = {"attempt": attempt.attempt, "land": {}, "validate": {}, "publish": {}, "failed": []}
 
@@ -427,7 +476,7 @@ def run_locally(
 
     token = _step_started.set(on_step)
     try:
-        return _run_steps(settings, attempt, summary, step)
+        return _run_steps(settings, attempt, summary, step, full_refresh=full_refresh)
     finally:
         _step_started.reset(token)
 
@@ -437,12 +486,14 @@ def _run_steps(
     attempt: Attempt,
     summary: dict[str, Any],
     step: Callable[[str, Callable[[], dict[str, Any]]], dict[str, Any] | None],
+    *,
+    full_refresh: bool = False,
 ) -> dict[str, Any]:
     landed = [step(f"land_{p}", lambda p=p: land(settings, attempt, p)) for p in PILLARS]  # type: ignore[misc]
     summary["land"] = dict(zip(PILLARS, landed, strict=True))
     if any(result is None for result in landed):
         return summary
-    summary["build"] = step("build", lambda: build(settings, attempt))
+    summary["build"] = step("build", lambda: build(settings, attempt, full_refresh=full_refresh or None))
     if summary["build"] is None:
         return summary
     passed = set()

@@ -15,10 +15,11 @@ Everything a run writes lives under one project data directory (``LOOP_DATA_DIR`
 
 from __future__ import annotations
 
-from functools import cached_property
+from functools import cache, cached_property
 from pathlib import Path
+from zoneinfo import ZoneInfo, available_timezones
 
-from pydantic import Field
+from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 #: The repository root: ``dags/``, ``dbt_project/`` and ``expectations/`` live next to the ``loop`` package.
@@ -29,6 +30,13 @@ PILLARS: tuple[str, ...] = ("marketing", "experience", "product")
 
 PUBLISHED_PILLARS: tuple[str, ...] = ("marketing", "experience", "product", "cycle")
 """Pillars that publish validated datasets; ``cycle`` joins the other three (the cycle scorecard)."""
+
+
+@cache
+def _zone_names() -> frozenset[str]:
+    """The IANA time zone names this system knows (``LOOP_TIMEZONE`` must be one); ``localtime`` is the host's own
+    zone, no IANA name (and DuckDB does not know it)."""
+    return frozenset(available_timezones()) - {"localtime"}
 
 
 class Settings(BaseSettings):
@@ -42,6 +50,11 @@ class Settings(BaseSettings):
     )
     future_tolerance_hours: int = Field(
         1, ge=0, description="Events stamped this far past the end of their landing date are quarantined."
+    )
+    timezone: str = Field(
+        "UTC",
+        description="The business day's time zone (an IANA name such as America/Sao_Paulo): landing dates and "
+        "cycle dates are days in it.",
     )
     dbt_threads: int = Field(2, ge=1, description="dbt threads for the model build.")
     airflow_port: int = Field(0, ge=0, le=65535, description="Embedded Airflow API port; 0 picks a free one.")
@@ -71,11 +84,46 @@ class Settings(BaseSettings):
     )
     serve_port: int = Field(8080, ge=1, le=65535, description="Port of the standing Airflow's UI (`loop serve`).")
     serve_host: str = Field("127.0.0.1", description="Address the standing Airflow's UI listens on.")
+    write_keys: str = Field(
+        "",
+        description="Write keys `loop collect` accepts, comma-separated (the SDKs send one as their write key).",
+    )
+    collect_host: str = Field("127.0.0.1", description="Address `loop collect` listens on.")
+    collect_port: int = Field(8088, ge=0, le=65535, description="Port of `loop collect`; 0 picks a free one.")
+    collect_part_bytes: int = Field(
+        64 << 20, ge=1, description="`loop collect` closes a part file into its date folder at this size."
+    )
+    collect_part_seconds: float = Field(
+        60.0, gt=0, description="`loop collect` closes a part file into its date folder at this age."
+    )
+    collect_queue_events: int = Field(
+        20_000, ge=1, description="Events `loop collect` holds waiting for the disk before answering 429."
+    )
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        if value not in _zone_names():
+            raise ValueError(
+                f"LOOP_TIMEZONE {value!r} is not a known IANA time zone; use a name such as UTC, Europe/Berlin or "
+                "America/Sao_Paulo."
+            )
+        return value
+
+    @property
+    def zone(self) -> ZoneInfo:
+        """The business day's time zone (``LOOP_TIMEZONE``)."""
+        return ZoneInfo(self.timezone)
 
     @cached_property
     def root(self) -> Path:
         """The data directory as an absolute path."""
         return self.data_dir.expanduser().resolve()
+
+    @property
+    def write_key_set(self) -> frozenset[str]:
+        """The accepted write keys: ``LOOP_WRITE_KEYS`` split at commas, blanks dropped."""
+        return frozenset(key.strip() for key in self.write_keys.split(",") if key.strip())
 
     @property
     def landing_dir(self) -> Path:

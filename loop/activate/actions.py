@@ -17,10 +17,12 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, date, datetime
+from zoneinfo import ZoneInfo
 
 import duckdb
 
+from loop.business_day import day_end
 from loop.landing.schema import ensure_table
 from loop.settings import Settings
 from loop.warehouse import connect
@@ -93,9 +95,9 @@ def ensure_action_tables(con: duckdb.DuckDBPyConnection) -> None:
         ensure_table(con, table, columns)
 
 
-def taken_at(as_of: date) -> datetime:
-    """When a cycle's actions take effect: the end of its as-of day."""
-    return datetime.combine(as_of + timedelta(days=1), time(0), tzinfo=UTC)
+def taken_at(as_of: date, zone: ZoneInfo) -> datetime:
+    """When a cycle's actions take effect: the end of its as-of day (a business day in ``zone``)."""
+    return day_end(as_of, zone).astimezone(UTC)
 
 
 def record_actions(
@@ -106,7 +108,7 @@ def record_actions(
     ``exported`` maps each audience to the destinations it was exported to (kept in the action's details).
     """
     recorded: list[RecordedAction] = []
-    when = taken_at(as_of)
+    when = taken_at(as_of, settings.zone)
     now = datetime.now(UTC)
     with connect(settings, write=True) as con:
         ensure_action_tables(con)

@@ -14,7 +14,7 @@ consent, under the warehouse lock, and writes one folder per audience:
 
 ``destination`` is ``customer-match`` or ``meta`` (audiences whose channel is ``paid``) or ``owned`` (channel
 ``owned``); columns and normalization are in :mod:`loop.activate.normalize`. ``<as-of>`` is the date the marts are
-complete up to (the newest successful build, else today, UTC).
+complete up to (the newest successful build, else today, a business day in LOOP_TIMEZONE).
 
 **Who is never exported.** Holdout members (``is_holdout``; a NULL flag counts as holdout). Whoever has
 ``opted_out_of_everything`` (in any consent row), or a NULL opt-out, from every file, even when the mart let them
@@ -69,6 +69,7 @@ from loop.activate.normalize import (
     csv_lines,
     destination_rows,
 )
+from loop.business_day import business_date
 from loop.errors import LoopError
 from loop.landing.schema import ensure_table
 from loop.settings import Settings
@@ -160,7 +161,7 @@ def export_audiences(
 ) -> list[AudienceExport]:
     """Export every audience of ``destination``'s channel into ``out_dir/<destination>/`` (one result each).
 
-    ``as_of`` names the files; by default the date the marts are built up to (else today, UTC).
+    ``as_of`` names the files; by default the date the marts are built up to (else today in LOOP_TIMEZONE).
     """
     if destination not in DESTINATIONS:
         raise LoopError(f"Unknown destination {destination!r}; choose one of {', '.join(DESTINATIONS)}.")
@@ -176,7 +177,7 @@ def export_audiences(
             ensure_table(con, table, columns)
         _check_inputs(con, destination)
         _check_validated(con)
-        day = as_of or _built_as_of(con)
+        day = as_of or _built_as_of(con, settings)
         audiences = _read_audiences(con, destination)
         for audience_id in _previously_exported(con, destination, target):
             audiences.setdefault(audience_id, _Audience(audience_id, None, None))
@@ -237,7 +238,7 @@ def _check_validated(con: duckdb.DuckDBPyConnection) -> None:
         )
 
 
-def _built_as_of(con: duckdb.DuckDBPyConnection) -> date:
+def _built_as_of(con: duckdb.DuckDBPyConnection, settings: Settings) -> date:
     exists = con.execute(
         "SELECT count(*) FROM information_schema.tables WHERE table_schema = 'ops' AND table_name = 'build_log'"
     ).fetchall()[0][0]
@@ -245,7 +246,7 @@ def _built_as_of(con: duckdb.DuckDBPyConnection) -> date:
         newest = con.execute("SELECT max(as_of) FROM ops.build_log WHERE success").fetchall()[0][0]
         if isinstance(newest, date):
             return newest
-    return datetime.now(UTC).date()
+    return business_date(datetime.now(UTC), settings.zone)
 
 
 def _read_audiences(con: duckdb.DuckDBPyConnection, destination: str) -> dict[str, _Audience]:

@@ -1,4 +1,5 @@
-"""Experience: platform events in the Segment Spec shape (NDJSON). One record is one track, page or identify call.
+"""Experience: platform events in the Segment Spec shape (NDJSON). One record is one Segment call: track, page,
+identify, screen, alias or group (the marts read track, page and identify; the others are landed as they come).
 
 Errors and latency are events too: ``Error Occurred`` (properties ``error_code``, ``product_area``), page
 ``properties.latency_ms`` and ``API Request`` events with ``latency_ms``. UTM parameters arrive in
@@ -69,16 +70,26 @@ class EventRecord(ContractModel):
     # Segment payloads carry more top-level keys (integrations, version, channel, ...): recorded as drift.
     model_config = ConfigDict(extra="ignore", populate_by_name=True)
 
-    type: Literal["track", "page", "identify"]
+    type: Literal["track", "page", "identify", "screen", "alias", "group"]
     message_id: Identifier = Field(alias="messageId")
     anonymous_id: Identifier | None = Field(None, alias="anonymousId")
     user_id: Identifier | None = Field(None, alias="userId")
-    timestamp: Timestamp
+    timestamp: Timestamp = Field(
+        description="When the event happened; `loop collect` corrects it for the client's clock skew."
+    )
     event: Identifier | None = None
     name: Text | None = None
     properties: EventProperties | None = None
     context: dict[str, Any] | None = None
-    traits: EventTraits | None = None
+    traits: EventTraits | None = Field(None, description="Identify: the customer's traits; group: the group's.")
+    previous_id: Identifier | None = Field(None, alias="previousId", description="Alias: the id merged into userId.")
+    group_id: Identifier | None = Field(None, alias="groupId", description="Group: the account or company.")
+    received_at: Timestamp | None = Field(
+        None, alias="receivedAt", description="When `loop collect` received the event (its server clock)."
+    )
+    original_timestamp: Text | None = Field(
+        None, alias="originalTimestamp", description="The timestamp as the client sent it, before the correction."
+    )
 
     @model_validator(mode="after")
     def _segment_rules(self) -> EventRecord:
@@ -86,19 +97,25 @@ class EventRecord(ContractModel):
             raise ValueError("an event needs an anonymousId or a userId")
         if self.type == "track" and not self.event:
             raise ValueError("a track event needs an event name")
+        if self.type == "alias" and not (self.previous_id and self.user_id):
+            raise ValueError(ALIAS_MESSAGE)
+        if self.type == "group" and not self.group_id:
+            raise ValueError(GROUP_MESSAGE)
         if not _consent_preferences_are_flags(self.context):
             raise ValueError(CONSENT_MESSAGE)
         return self
 
 
+ALIAS_MESSAGE = "an alias needs a previousId and a userId"
+GROUP_MESSAGE = "a group call needs a groupId"
 CONSENT_MESSAGE = "context.consent.categoryPreferences must map each consent category to true or false"
-#: The same rule in landing's SQL: absent or null, or an object whose every value is a JSON boolean.
+#: The same rule in landing's SQL: absent or null, or an object whose every value is a JSON boolean (written ``true``
+#: or ``false`` once extracted). ``context`` is parsed twice per record, not once per consent category.
 CONSENT_RULE = RowRule(
     """coalesce(json_type("context", '$.consent'), 'NULL') IN ('NULL', 'OBJECT')
-    AND (coalesce(json_type("context", $consent_path), 'NULL') = 'NULL'
-         OR (json_type("context", $consent_path) = 'OBJECT'
-             AND coalesce(list_bool_and(list_transform(json_keys("context", $consent_path),
-                 lambda k: json_type("context", $consent_path || '.' || to_json(k)::VARCHAR) = 'BOOLEAN')), true)))""",
+    AND coalesce(json_type(json_extract("context", $consent_path)), 'NULL') IN ('NULL', 'OBJECT')
+    AND coalesce(list_bool_and(list_transform(json_extract(json_extract("context", $consent_path), '$.*'),
+        lambda v: v IN ('true', 'false'))), true)""",
     CONSENT_MESSAGE,
     {"consent_path": CONSENT_PATH},
 )
@@ -113,6 +130,12 @@ SOURCE = Source(
     rules=(
         RowRule('coalesce("anonymous_id", "user_id") IS NOT NULL', "an event needs an anonymousId or a userId"),
         RowRule('"type" <> $track OR "event" IS NOT NULL', "a track event needs an event name", {"track": "track"}),
+        RowRule(
+            '"type" <> $alias OR ("previous_id" IS NOT NULL AND "user_id" IS NOT NULL)',
+            ALIAS_MESSAGE,
+            {"alias": "alias"},
+        ),
+        RowRule('"type" <> $group OR "group_id" IS NOT NULL', GROUP_MESSAGE, {"group": "group"}),
         CONSENT_RULE,
     ),
     event_time="timestamp",

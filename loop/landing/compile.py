@@ -287,15 +287,18 @@ class Compiler:
             f"TRY_CAST({text} AS {checked_type}) AS {quote_ident(alias + '__typed')}",
         ]
 
-    def _value_reasons(self, plan: ColumnPlan, alias: str) -> list[str]:
+    def _value_reasons(self, plan: ColumnPlan, alias: str) -> tuple[list[str], str]:
         """Reasons (SQL CASE expressions) for one value, over its helper columns: ``<alias>`` (the trimmed text,
-        NULL when absent), ``<alias>__jtype``, ``<alias>__form`` and ``<alias>__typed``."""
+        NULL when absent), ``<alias>__jtype``, ``<alias>__form`` and ``<alias>__typed``; and a boolean expression,
+        true exactly when one of the reasons applies (cheap to evaluate: no text is built)."""
         label = plan.label
         text = quote_ident(alias)
         jtype = quote_ident(alias + "__jtype")
         reasons: list[str] = []
+        bad: list[str] = []
         if plan.required:
             reasons.append(f"CASE WHEN {text} IS NULL THEN {self.param(f'missing required field {_q(label)}')} END")
+            bad.append(f"{text} IS NULL")
         accepted = _JSON_TYPES[plan.sql_type]
         wrong_json = f"coalesce({jtype}, 'VARCHAR') NOT IN ({', '.join(self.param(t) for t in accepted)})"
         found = (
@@ -311,7 +314,8 @@ class Compiler:
             f" || {self.param(_TYPE_WORDS[plan.sql_type] + ', not ')} || {found} END"
         )
         if plan.is_json:
-            return reasons
+            bad.append(f"({text} IS NOT NULL AND {wrong_json})")
+            return reasons, " OR ".join(bad)
         present = f"{text} IS NOT NULL AND NOT ({wrong_json})"
         sample = f"left({text}, 80)"
         form_ok = quote_ident(alias + "__form")
@@ -328,15 +332,21 @@ class Compiler:
             f"THEN {self.param(f'{_q(label)} is not a valid {type_word}: ')} || {sample} END"
         )
         valid = f"{present} AND {form_ok} AND {typed} IS NOT NULL"
+        unmet: list[str] = []
         for c in plan.constraints:
             predicate = self._predicate(c, text, typed, plan.sql_type)
             if predicate is None:
                 continue
+            unmet.append(f"NOT coalesce({predicate}, false)")
             reasons.append(
                 f"CASE WHEN {valid} AND NOT coalesce({predicate}, false) "
                 f"THEN {self.param(f'{_q(label)} {c.message}: ')} || {sample} END"
             )
-        return reasons
+        # A present value is bad when it came as the wrong JSON type, lacks its form, does not cast, or misses a
+        # constraint: exactly the conditions of the reasons above (``__form`` is never NULL).
+        failing = " OR ".join([wrong_json, f"NOT {form_ok}", f"{typed} IS NULL", *unmet])
+        bad.append(f"({text} IS NOT NULL AND ({failing}))")
+        return reasons, " OR ".join(bad)
 
     def _predicate(self, c: Constraint, text: str, typed: str, sql_type: str) -> str | None:
         if c.kind == "form":
@@ -370,51 +380,96 @@ class Compiler:
         2. per value, whether its text has its type's form and its typed value (``<value>__form``, ``__typed``);
         3. the reason expression, NULL for a valid record.
 
-        Computing the helpers once keeps the reason expression small (DuckDB plans it in milliseconds).
+        Computing the helpers once keeps the reason expression small (DuckDB plans it in milliseconds); the reason
+        text is only built for the records that have one (a cheap boolean test picks them first).
         """
         nested: list[str] = []
         helpers: list[str] = []
         reasons: list[str] = []
+        bad: list[str] = []
         number = 0
+        ws = ""
         for plan in plans:
             if not plan.is_json:
                 helpers += self._value_columns(plan, quote_ident(plan.name), plan.name)
-            reasons += self._value_reasons(plan, plan.name)
+            value_reasons, value_bad = self._value_reasons(plan, plan.name)
+            reasons += value_reasons
+            bad.append(value_bad)
             column = quote_ident(plan.name)
+            if not plan.children:
+                continue
+            # The nested object is parsed once; each child's text and JSON type come from that parse.
+            ws = ws or self.param(WHITESPACE)
+            struct = self.param(json.dumps({child.key.rsplit(".", 1)[1]: "JSON" for child in plan.children}))
+            parsed = f"(CASE WHEN {json_type_of(column)} = 'OBJECT' THEN from_json({column}, {struct}) END)"
             for child in plan.children:
                 alias = f"_n{number}"
                 number += 1
-                path = self.param("$." + json.dumps(child.key.rsplit(".", 1)[1]))
-                is_object = f"json_type({column}) = 'OBJECT'"
+                value = f"{parsed}.{quote_ident(child.key.rsplit('.', 1)[1])}"
                 nested += [
-                    f"CASE WHEN {is_object} THEN nullif(trim(json_extract_string({column}, {path}), "
-                    f"{self.param(WHITESPACE)}), '') END AS {quote_ident(alias)}",
-                    f"CASE WHEN {is_object} THEN json_type({column}, {path}) END AS {quote_ident(alias + '__jtype')}",
+                    f"{trimmed(json_text(value), ws)} AS {quote_ident(alias)}",
+                    f"{json_type_of(value)} AS {quote_ident(alias + '__jtype')}",
                 ]
                 helpers += self._value_columns(child, quote_ident(alias), alias)
-                reasons += self._value_reasons(child, alias)
-        return nested, helpers, "nullif(concat_ws('; ', " + ", ".join(reasons) + "), '')"
+                child_reasons, child_bad = self._value_reasons(child, alias)
+                reasons += child_reasons
+                bad.append(child_bad)
+        every = "nullif(concat_ws('; ', " + ", ".join(reasons) + "), '')"
+        return nested, helpers, f"CASE WHEN {' OR '.join(f'({b})' for b in bad)} THEN {every} END"
 
     def typed_columns(self, plans: tuple[ColumnPlan, ...]) -> str:
-        """The select list giving each contract field its typed value (after :meth:`contract_stages`' helpers)."""
+        """The select list giving each contract field its typed value (after :meth:`contract_stages`' helpers: the
+        value cast there, except amounts, which are checked at a wider precision than their column's)."""
         return ", ".join(
             quote_ident(p.name)
             if p.is_json
             else f"TRY_CAST({quote_ident(p.name)} AS {p.sql_type}) AS {quote_ident(p.name)}"
+            if p.sql_type.startswith("DECIMAL")
+            else f"{quote_ident(p.name + '__typed')} AS {quote_ident(p.name)}"
             for p in plans
         )
 
-    def rule_reasons(self, source: Source) -> list[str]:
-        """Cross-field rules of the source, over the typed columns of ``_checked``; their own named parameters are
-        bound alongside the compiler's (a rule parameter may not shadow one)."""
-        reasons = []
+    def rules(self, source: Source) -> list[tuple[str, str]]:
+        """(predicate, reason text) of each cross-field rule of the source, over the typed columns of ``_checked``;
+        the rules' own named parameters are bound alongside the compiler's (a rule parameter may not shadow one)."""
+        rules = []
         for rule in source.rules:
             for name, value in rule.params.items():
                 if name in self.params or re.fullmatch(r"p[0-9]+", name):
                     raise ValueError(f"rule parameter ${name} of {source.name} collides with another parameter")
                 self.params[name] = value
-            reasons.append(f"CASE WHEN NOT coalesce({rule.sql}, false) THEN {self.param(rule.message)} END")
-        return reasons
+            rules.append((rule.sql, self.param(rule.message)))
+        return rules
+
+    def rule_reasons(self, source: Source) -> list[str]:
+        """Each rule of the source as a reason: a CASE expression, NULL when the rule holds."""
+        return [f"CASE WHEN NOT coalesce({sql}, false) THEN {message} END" for sql, message in self.rules(source)]
+
+
+def json_text(value: str) -> str:
+    """SQL for the text of a JSON value: a string without its quotes and escapes, anything else as written."""
+    return f"({value} ->> '$')"
+
+
+def trimmed(text: str, ws: str) -> str:
+    """SQL for ``text`` trimmed of the characters in ``ws`` (a parameter placeholder holding :data:`WHITESPACE`),
+    NULL when nothing is left.
+
+    ``trim(x, characters)`` is slow in DuckDB; most values have no whitespace at either end, so only the values
+    whose first or last character is whitespace are trimmed."""
+    return (
+        f"nullif(CASE WHEN contains({ws}, left({text}, 1)) OR contains({ws}, right({text}, 1)) "
+        f"THEN trim({text}, {ws}) ELSE {text} END, '')"
+    )
+
+
+def json_type_of(value: str) -> str:
+    """SQL for the JSON type of ``value``, a JSON text as ``from_json`` writes it (minified): its first character
+    names objects, arrays and strings without parsing them again; numbers and literals go through ``json_type``."""
+    return (
+        f"CASE left({value}, 1) WHEN '{{' THEN 'OBJECT' WHEN '[' THEN 'ARRAY' WHEN '\"' THEN 'VARCHAR' "
+        f"ELSE json_type({value}) END"
+    )
 
 
 def _q(label: str) -> str:

@@ -146,8 +146,7 @@ def land_file(
             if replaced:
                 replay_held(con, source, settings, run_id, duplicate_of=relative)
             return result
-        checks.check_contract(con, plans)
-        checks.check_records(con, source, plans, settings)
+        checks.check_records(con, source, plans, settings, staged)
         loaded, quarantined = _apply(con, source, plans, run_id, now, relative=relative)
         _record_drift(con, source, relative, partition_date, staged, run_id, now)
         result = FileLanding(
@@ -262,10 +261,12 @@ def _apply(
         for (file,) in demoted_files:
             # Rows of an earlier-landed file became duplicates of an earlier copy: its counts change, logged.
             log_current(con, source, str(file), "recounted", run_id, now)
+    # A file's records are in ``_checked`` in their order in the file; a replay's come from several files.
+    order = " ORDER BY _partition_date, _source_file, _row_number" if replay else ""
     con.execute(
         f"""INSERT INTO {source.table} ({names}, _source_file, _row_number, _partition_date, _landed_at)
             SELECT {names}, _source_file, _row_number, _partition_date, $now FROM _checked
-            WHERE _reason IS NULL ORDER BY _partition_date, _source_file, _row_number""",
+            WHERE _reason IS NULL{order}""",
         {"now": now},
     )
     if not replay:
@@ -443,9 +444,8 @@ def replay_held(
             """,
             params,
         )
-        readers.stage_json_incoming(con, plans, None, None)
-        checks.check_contract(con, plans)
-        checks.check_records(con, source, plans, settings)
+        staged = readers.stage_json_incoming(plans, None, None)
+        checks.check_records(con, source, plans, settings, staged)
         _apply(con, source, plans, run_id, now, replay=True)
         con.execute(
             """

@@ -1,10 +1,11 @@
-"""Readers: one raw file (or a set of quarantined records) into the staging tables the checks run on.
+"""Readers: one raw file (or a set of quarantined records) into the staged records the checks run on.
 
-Every reader leaves two temporary tables behind:
-
-``_lines``     (``_row_number``, ``_payload``): each record's position and its text as read, kept for quarantine;
-``_incoming``  (``_row_number``, ``_source_file``, ``_partition_date``, ``_line_reason``, then per contract field
-               its trimmed text (or JSON) and ``<field>__jtype``, the JSON type it came as, NULL for CSV).
+Every reader leaves the temporary table ``_lines`` (``_seq``, ``_row_number``, ``_payload``, ``_line_reason``): each
+record's position and its text as read, kept for quarantine. The records to check, ``_incoming`` (``_row_number``,
+``_source_file``, ``_partition_date``, ``_line_reason``, then per contract field its trimmed text (or JSON) and
+``<field>__jtype``, the JSON type it came as, NULL for CSV), are what :class:`Staged` names: a temporary table for
+CSV; for JSON a query over ``_lines`` that the checks run in the same pass, so each line is parsed once and the
+parsed records are never stored on their own (see :func:`stage_json_incoming`).
 
 ``_line_reason`` says why a record could not be read at all (invalid UTF-8, too large, malformed JSON or CSV);
 such records are quarantined with that reason. A file that cannot be read at all (binary, undecodable, not a
@@ -34,7 +35,7 @@ import duckdb
 import pandas as pd
 
 from loop.contracts.types import WHITESPACE
-from loop.landing.compile import ColumnPlan, fetch_one, quote_ident
+from loop.landing.compile import ColumnPlan, fetch_one, json_text, json_type_of, quote_ident, trimmed
 
 #: Bytes of a record's text kept in quarantine when the record is too large to keep whole.
 PAYLOAD_SAMPLE = 1000
@@ -65,6 +66,12 @@ class Staged:
     """Columns (CSV) or top-level keys (NDJSON) outside the contract, with how many records carry them."""
     missing_columns: list[str] = field(default_factory=list)
     """Contract columns a CSV header lacks (required ones quarantine every row)."""
+    query: str = "SELECT * FROM _incoming"
+    """The records to check (the ``_incoming`` rows): a query with named parameters (``params``)."""
+    params: dict[str, object] = field(default_factory=dict)
+    carry: tuple[str, ...] = ()
+    """Columns of ``query`` the checks keep in ``_checked`` (a JSON staging: ``_seq``, ``_suspect`` and
+    ``_unknown_keys``, for :func:`judge_suspects`)."""
 
 
 # ----------------------------------------------------------------------------------------------------------------
@@ -211,6 +218,12 @@ def text_lines(path: Path, limit: int, fmt: str = "ndjson") -> Iterator[tuple[in
 def _consistent_line_ends(path: Path) -> bool:
     """True when every line of the file ends alike (all LF or all CRLF): then DuckDB's reader numbers lines as the
     Python reader does. A lone CR, or LF and CRLF mixed, makes DuckDB count lines of its own."""
+    with path.open("rb") as handle:
+        while chunk := handle.read(1 << 20):
+            if b"\r" in chunk:
+                break
+        else:
+            return True  # no CR at all (the common case): every line ends with LF
     lf = crlf = cr = 0
     previous = b""
     with path.open("rb") as handle:
@@ -367,30 +380,19 @@ def strict_json_reason(text: str) -> str | None:
     return None
 
 
-def _strict_check(con: duckdb.DuckDBPyConnection, plans: tuple[ColumnPlan, ...]) -> None:
-    """``_strict`` (``_seq``, ``_reason``): the lines of ``_lines`` that are not exactly one JSON object, and why.
+def judge_suspects(con: duckdb.DuckDBPyConnection, staged: Staged) -> None:
+    """Judge in Python the suspect lines of ``_checked`` (a JSON staging): each line that is not exactly one JSON
+    object becomes ``malformed`` with its reason, whatever the other checks found. Then count the records and the
+    keys outside the contract (schema drift) of the other lines into ``staged``.
 
-    DuckDB finds the suspects (lines it cannot read, lines that do not start with ``{``, lines matching
-    :data:`_SUSPECT`, objects naming a key twice where the contract reads them); Python judges each suspect.
+    DuckDB found the suspects while parsing: lines it cannot read, lines that do not start with ``{``, lines matching
+    :data:`_SUSPECT`, objects naming a key twice where the contract reads them.
     """
-    nested = [plan.key for plan in plans if plan.children]
-    twice = " OR ".join(
-        [
-            "len(json_keys(_payload)) <> len(list_distinct(json_keys(_payload)))",
-            *(
-                f"len(json_keys(_payload, {path})) <> len(list_distinct(json_keys(_payload, {path})))"
-                for path in map(quote_path, nested)
-            ),
-        ]
-    )
     suspects = con.execute(
-        f"""
+        """
         SELECT _seq, _payload, json_valid(_payload) FROM _lines
-        WHERE _line_reason IS NULL AND _payload IS NOT NULL AND trim(_payload, $ws) <> ''
-          AND CASE WHEN NOT json_valid(_payload) OR NOT starts_with(ltrim(_payload, $ws), '{{') THEN true
-                   ELSE regexp_matches(_payload, $suspect) OR coalesce({twice}, false) END
-        """,
-        {"ws": WHITESPACE, "suspect": _SUSPECT},
+        WHERE _seq IN (SELECT _seq FROM _checked WHERE _suspect)
+        """
     ).fetchall()
     reasons: list[tuple[int, str]] = []
     for seq, payload, duckdb_reads_it in suspects:
@@ -399,84 +401,106 @@ def _strict_check(con: duckdb.DuckDBPyConnection, plans: tuple[ColumnPlan, ...])
             reason = "malformed JSON: not valid JSON"  # pragma: no cover - Python's parser is the stricter one
         if reason is not None:
             reasons.append((int(seq), reason))
-    frame = pd.DataFrame(
-        {
-            "_seq": pd.Series([seq for seq, _ in reasons], dtype="int64"),
-            "_reason": pd.Series([reason for _, reason in reasons], dtype=object),
-        }
-    )
-    con.register("_strict_frame", frame)
-    con.execute(
-        "CREATE OR REPLACE TEMP TABLE _strict AS "
-        "SELECT _seq::BIGINT AS _seq, _reason::VARCHAR AS _reason FROM _strict_frame"
-    )
-    con.unregister("_strict_frame")
+    if reasons:
+        frame = pd.DataFrame(
+            {
+                "_seq": pd.Series([seq for seq, _ in reasons], dtype="int64"),
+                "_reason": pd.Series([reason for _, reason in reasons], dtype=object),
+            }
+        )
+        con.register("_strict_frame", frame)
+        con.execute(
+            """
+            UPDATE _checked SET _reason = s._reason::VARCHAR, _reason_kind = 'malformed', _duplicate_of = NULL,
+                                _unknown_keys = NULL
+            FROM _strict_frame AS s WHERE _checked._seq = s._seq
+            """
+        )
+        con.unregister("_strict_frame")
+    drift = con.execute(
+        """
+        SELECT key, count(*) FROM (SELECT unnest(_unknown_keys) AS key FROM _checked WHERE len(_unknown_keys) > 0)
+        GROUP BY key ORDER BY key
+        """
+    ).fetchall()
+    records = fetch_one(con.execute("SELECT count(*) FROM _checked"))
+    staged.records = int(records[0]) if records else 0
+    staged.unknown_keys = {str(k): int(n) for k, n in drift}
 
 
-def quote_path(key: str) -> str:
-    """A JSON path literal for one top-level key (a SQL string literal; the key is JSON-quoted)."""
-    path = "$." + json.dumps(key)
-    return "'" + path.replace("'", "''") + "'"
+def _whitespace_class(negate: bool = False) -> str:
+    """A regular expression character class of :data:`WHITESPACE` (RE2 hex escapes)."""
+    return "[" + ("^" if negate else "") + "".join(f"\\x{ord(c):02x}" for c in WHITESPACE) + "]"
 
 
-def stage_json_incoming(
-    con: duckdb.DuckDBPyConnection,
-    plans: tuple[ColumnPlan, ...],
-    source_file: str | None,
-    partition_date: date | None,
-) -> Staged:
-    """``_incoming`` from ``_lines`` whose payloads are JSON objects (NDJSON lines, replayed records).
+#: A line holding something besides whitespace; a line whose text starts (after whitespace) as a JSON object does.
+_NOT_BLANK = _whitespace_class(negate=True)
+_OBJECT_START = "^" + _whitespace_class() + "*\\{"
 
-    ``source_file`` / ``partition_date`` are constants for a file; None when ``_lines`` carries them per row
-    (a replay of quarantined records from several files).
+
+def stage_json_incoming(plans: tuple[ColumnPlan, ...], source_file: str | None, partition_date: date | None) -> Staged:
+    """``_incoming`` over ``_lines`` whose payloads are JSON objects (NDJSON lines, replayed records), as a query the
+    checks read in the same pass (the parsed records are never stored on their own).
+
+    The query parses each line once: the contract's keys (as JSON), whether Python must judge the line
+    (``_suspect``, see :func:`judge_suspects`) and the keys outside the contract (``_unknown_keys``, schema drift).
+    ``source_file`` / ``partition_date`` are constants for a file; None when ``_lines`` carries them per row (a
+    replay of quarantined records from several files).
     """
-    _strict_check(con, plans)
     picks = []
     for plan in plans:
         value = f"_s.{quote_ident(plan.key)}"
         column = quote_ident(plan.name)
         if plan.is_json:
-            picks.append(f"CASE WHEN json_type({value}) <> 'NULL' THEN {value} END AS {column}")
+            picks.append(f"{value} AS {column}")  # JSON null is already SQL NULL
         else:
-            picks.append(f"nullif(trim({value} ->> '$', $ws), '') AS {column}")
-        picks.append(f"json_type({value}) AS {quote_ident(plan.name + '__jtype')}")
+            picks.append(f"{trimmed(json_text(value), '$in_ws')} AS {column}")
+        picks.append(f"{json_type_of(value)} AS {quote_ident(plan.name + '__jtype')}")
+    # A key twice in an object the contract reads (the record, or a nested object such as ``properties``): a key
+    # whose first position in the object's keys is not its own (cheaper than hashing the keys of every record).
+    nested = [plan for plan in plans if plan.children]
+    nested_keys = "".join(f", json_keys(_s.{quote_ident(plan.key)}) AS _keys{i}" for i, plan in enumerate(nested))
+    twice = " OR ".join(
+        f"len(list_filter({keys}, lambda k, i: list_position({keys}, k) <> i)) > 0"
+        for keys in ["_keys", *(f"_keys{i}" for i in range(len(nested)))]
+    )
     origin = (
-        "$source_file::VARCHAR AS _source_file, $partition_date::DATE AS _partition_date"
+        "$in_source_file::VARCHAR AS _source_file, $in_partition_date::DATE AS _partition_date"
         if source_file is not None
         else "_source_file, _partition_date"
     )
-    params: dict[str, object] = {"ws": WHITESPACE, "struct": _json_struct(plans)}
+    params: dict[str, object] = {
+        "in_ws": WHITESPACE,
+        "in_struct": _json_struct(plans),
+        "in_not_blank": _NOT_BLANK,
+        "in_object_start": _OBJECT_START,
+        "in_suspect": _SUSPECT,
+        "in_known": [plan.key for plan in plans],
+    }
     if source_file is not None:
-        params |= {"source_file": source_file, "partition_date": partition_date}
-    con.execute(
-        f"""
-        CREATE OR REPLACE TEMP TABLE _incoming AS
-        WITH parsed AS (
-            SELECT _lines.*, _strict._reason AS _strict_reason,
-                   CASE WHEN _line_reason IS NULL AND _strict._reason IS NULL
-                        THEN from_json(_payload, $struct) END AS _s
-            FROM _lines LEFT JOIN _strict USING (_seq)
-            WHERE _payload IS NOT NULL AND trim(_payload, $ws) <> ''
+        params |= {"in_source_file": source_file, "in_partition_date": partition_date}
+    query = f"""
+        WITH _read AS (
+            SELECT _seq, _row_number, {origin}, _line_reason, _payload,
+                   _line_reason IS NULL AND json_valid(_payload) AND regexp_matches(_payload, $in_object_start)
+                       AS _object
+            FROM _lines
+            WHERE _payload IS NOT NULL AND regexp_matches(_payload, $in_not_blank)
+        ), _parsed AS (
+            SELECT *, CASE WHEN _object THEN from_json(_payload, $in_struct) END AS _s,
+                   CASE WHEN _object THEN json_keys(_payload) END AS _keys
+            FROM _read
+        ), _nested AS (
+            SELECT *{nested_keys} FROM _parsed
         )
-        SELECT _row_number, {origin}, coalesce(_line_reason, _strict_reason) AS _line_reason,
+        SELECT _seq, _row_number, _source_file, _partition_date, _line_reason,
+               _line_reason IS NULL
+                   AND (NOT _object OR regexp_matches(_payload, $in_suspect) OR coalesce({twice}, false)) AS _suspect,
+               list_filter(_keys, lambda k: NOT list_contains($in_known, k)) AS _unknown_keys,
                {", ".join(picks)}
-        FROM parsed
-        """,
-        params,
-    )
-    known = [plan.key for plan in plans]
-    drift = con.execute(
-        """
-        SELECT key, count(*) FROM (
-            SELECT unnest(json_keys(_payload)) AS key FROM _lines
-            WHERE _line_reason IS NULL AND _seq NOT IN (SELECT _seq FROM _strict) AND _payload IS NOT NULL
-              AND trim(_payload, $ws) <> ''
-        ) WHERE NOT list_contains($known, key) GROUP BY key ORDER BY key
-        """,
-        {"known": known, "ws": WHITESPACE},
-    ).fetchall()
-    records = fetch_one(con.execute("SELECT count(*) FROM _incoming"))
-    return Staged(records=int(records[0]) if records else 0, unknown_keys={str(k): int(n) for k, n in drift})
+        FROM _nested
+    """
+    return Staged(query=query, params=params, carry=("_seq", "_suspect", "_unknown_keys"))
 
 
 def stage_ndjson(
@@ -484,7 +508,7 @@ def stage_ndjson(
 ) -> Staged:
     """Stage one NDJSON file."""
     stage_ndjson_lines(con, path, limit)
-    return stage_json_incoming(con, plans, relative, day)
+    return stage_json_incoming(plans, relative, day)
 
 
 # ----------------------------------------------------------------------------------------------------------------
@@ -651,7 +675,7 @@ def stage_csv(
     staged.unknown_keys = {name: count for name, count in extra_counts.items()}
     picks = []
     for i, plan in enumerate(plans):
-        picks.append(f"nullif(trim(c{i}, $ws), '') AS {quote_ident(plan.name)}")
+        picks.append(f"{trimmed(f'c{i}', '$ws')} AS {quote_ident(plan.name)}")
         picks.append(f"NULL::VARCHAR AS {quote_ident(plan.name + '__jtype')}")
     con.execute(
         "CREATE OR REPLACE TEMP TABLE _lines AS SELECT _row_number AS _seq, _row_number, _payload, _line_reason "

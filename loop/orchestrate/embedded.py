@@ -22,10 +22,11 @@ import time
 import urllib.parse
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from loop.business_day import business_date, day_start
 from loop.errors import LoopError
 from loop.orchestrate.api import AirflowAPI, AirflowAPIError
 from loop.orchestrate.environment import (
@@ -65,6 +66,7 @@ class CycleRun:
 class CycleRunner:
     """Runs ``loop_cycle`` over dates as a backfill through an Airflow's REST API, and follows it."""
 
+    settings: Settings
     api: AirflowAPI
     log_dir: Path
     where: str = "the embedded Airflow"
@@ -78,13 +80,22 @@ class CycleRunner:
         return self.api.request(method, path, body)
 
     def run_cycles(
-        self, start: date, end: date, progress: Callable[[list[CycleRun]], None] | None = None
+        self,
+        start: date,
+        end: date,
+        progress: Callable[[list[CycleRun]], None] | None = None,
+        *,
+        full_refresh: str | None = None,
     ) -> list[CycleRun]:
-        """Run ``loop_cycle`` once per day from ``start`` to ``end`` (inclusive), oldest first, and wait."""
+        """Run ``loop_cycle`` once per day from ``start`` to ``end`` (inclusive), oldest first, and wait.
+
+        ``full_refresh`` is a request id put in every run's conf: the first build of the request rebuilds every
+        model from all events (``dbt build --full-refresh``), the later days build incrementally on it.
+        """
         if end < start:
             raise LoopError(f"The end date {end} is before the start date {start}.")
         self.api.patch(f"/api/v2/dags/{DAG_ID}", {"is_paused": False})
-        backfill_id = self.backfill_id = self._backfill(start, end)
+        backfill_id = self.backfill_id = self._backfill(start, end, full_refresh)
         wanted = {start + timedelta(days=i) for i in range((end - start).days + 1)}
         while True:
             self.check()
@@ -96,14 +107,17 @@ class CycleRunner:
                 return runs
             time.sleep(1.0)
 
-    def _backfill(self, start: date, end: date) -> int:
+    def _backfill(self, start: date, end: date, full_refresh: str | None = None) -> int:
         body = {
             "dag_id": DAG_ID,
-            "from_date": f"{start.isoformat()}T00:00:00Z",
-            "to_date": f"{end.isoformat()}T00:00:00Z",
+            # The runs' logical dates are the local midnights of the cycle dates (business days, LOOP_TIMEZONE).
+            "from_date": day_start(start, self.settings.zone).isoformat(),
+            "to_date": day_start(end, self.settings.zone).isoformat(),
             "max_active_runs": 1,
             "reprocess_behavior": "completed",
             "run_backwards": False,
+            # always set: a rerun of a day must not inherit an earlier request's conf
+            "dag_run_conf": {"full_refresh": full_refresh} if full_refresh else {},
         }
         try:
             return int(self.api.post("/api/v2/backfills", body)["id"])
@@ -112,7 +126,7 @@ class CycleRunner:
                 raise
         # A backfill is already running: ours, if the creation was retried after a lost answer, or another one.
         for backfill in self.unfinished_backfills():
-            span = (str(backfill.get("from_date"))[:10], str(backfill.get("to_date"))[:10])
+            span = (self._cycle_date(backfill.get("from_date")), self._cycle_date(backfill.get("to_date")))
             if span == (start.isoformat(), end.isoformat()):
                 return int(backfill["id"])
             raise LoopError(
@@ -120,6 +134,15 @@ class CycleRunner:
                 "to finish (or cancel it in the Airflow UI) and run again."
             )
         raise LoopError(f"{self.where.capitalize()} refused the backfill of {DAG_ID} as conflicting; run again.")
+
+    def _cycle_date(self, instant: object) -> str:
+        """The cycle date (ISO) of an instant Airflow reports (a run's data interval start, a backfill's bounds):
+        its business day in LOOP_TIMEZONE; the text as it is when it is no instant."""
+        try:
+            when = datetime.fromisoformat(str(instant))
+        except ValueError:
+            return str(instant)[:10]
+        return business_date(when, self.settings.zone).isoformat() if when.tzinfo else when.date().isoformat()
 
     def unfinished_backfills(self) -> list[dict[str, Any]]:
         payload = self.api.get(f"/api/v2/backfills?dag_id={DAG_ID}&limit=100&order_by=-id")
@@ -199,7 +222,7 @@ class CycleRunner:
         for item in self.api.get(query).get("dag_runs", []):
             if not item.get("data_interval_start"):
                 continue
-            cycle_date = date.fromisoformat(item["data_interval_start"][:10])
+            cycle_date = date.fromisoformat(self._cycle_date(item["data_interval_start"]))
             if cycle_date not in wanted:
                 continue
             run = CycleRun(cycle_date, item["dag_run_id"], item["state"])
@@ -311,19 +334,25 @@ class EmbeddedAirflow(CycleRunner):
 
 
 def run_cycles(
-    settings: Settings, start: date, end: date, progress: Callable[[list[CycleRun]], None] | None = None
+    settings: Settings,
+    start: date,
+    end: date,
+    progress: Callable[[list[CycleRun]], None] | None = None,
+    *,
+    full_refresh: str | None = None,
 ) -> list[CycleRun]:
     """Run the cycles from ``start`` to ``end``: on the standing deployment if ``loop serve`` runs on this data
-    directory, else on an embedded Airflow started (and stopped) for the purpose."""
+    directory, else on an embedded Airflow started (and stopped) for the purpose. ``full_refresh``: a request id
+    whose first build rebuilds every model from all events (``loop run --full-refresh``)."""
     if end < start:
         raise LoopError(f"The end date {end} is before the start date {start}.")
     from loop.orchestrate.standing import StandingAirflow
 
     standing = StandingAirflow.attach(settings)
     if standing is not None:
-        return standing.run_cycles(start, end, progress)
+        return standing.run_cycles(start, end, progress, full_refresh=full_refresh)
     with EmbeddedAirflow(settings) as airflow:
-        return airflow.run_cycles(start, end, progress)
+        return airflow.run_cycles(start, end, progress, full_refresh=full_refresh)
 
 
 def cycles_progress(console: Console, unit: str) -> Progress:

@@ -104,6 +104,7 @@ def airflow_env(
         {
             "AIRFLOW_HOME": str(home),
             "LOOP_DATA_DIR": str(settings.root),
+            "LOOP_TIMEZONE": settings.timezone,  # the DAG's data intervals are business days in it
             "AIRFLOW__CORE__DAGS_FOLDER": str(settings.dags_dir),
             "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
             "AIRFLOW__CORE__EXECUTOR": "LocalExecutor",

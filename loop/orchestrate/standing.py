@@ -123,11 +123,16 @@ class StandingAirflow(CycleRunner):
         return standing
 
     def run_cycles(
-        self, start: date, end: date, progress: Callable[[list[CycleRun]], None] | None = None
+        self,
+        start: date,
+        end: date,
+        progress: Callable[[list[CycleRun]], None] | None = None,
+        *,
+        full_refresh: str | None = None,
     ) -> list[CycleRun]:
         """As on the embedded Airflow; on Ctrl-C the backfill is cancelled (the deployment itself keeps running)."""
         try:
-            return super().run_cycles(start, end, progress)
+            return super().run_cycles(start, end, progress, full_refresh=full_refresh)
         except KeyboardInterrupt:
             if self.backfill_id is not None:
                 with contextlib.suppress(LoopError):

@@ -40,6 +40,7 @@ class BuildResult:
     as_of: date
     seconds: float
     nodes: tuple[NodeResult, ...]
+    full_refresh: bool = False
 
     @property
     def models(self) -> int:
@@ -59,9 +60,11 @@ def dbt_executable() -> str:
     return str(candidate) if candidate.exists() else "dbt"
 
 
-def build(settings: Settings, as_of: date, *, unit_tests: bool = False) -> BuildResult:
+def build(settings: Settings, as_of: date, *, unit_tests: bool = False, full_refresh: bool = False) -> BuildResult:
     """``dbt build`` as of ``as_of``: marts reflect everything landed for dates up to and including it.
 
+    The session models are incremental (they recompute only the sessions of the devices whose events changed);
+    ``full_refresh`` rebuilds them from every event (``dbt build --full-refresh``), with the same result.
     Data tests run on every build. dbt unit tests check model logic, not data: they run in the test suite
     (``unit_tests=True``), not in every cycle.
     """
@@ -84,6 +87,7 @@ def build(settings: Settings, as_of: date, *, unit_tests: bool = False) -> Build
         json.dumps(
             {
                 "as_of_date": as_of.isoformat(),
+                "business_timezone": settings.timezone,
                 "holdout_share": settings.holdout_share,
                 "holdout_seed": settings.holdout_seed,
             }
@@ -91,6 +95,8 @@ def build(settings: Settings, as_of: date, *, unit_tests: bool = False) -> Build
     ]
     if not unit_tests:
         command += ["--exclude-resource-type", "unit_test"]
+    if full_refresh:
+        command.append("--full-refresh")
     env = {**os.environ, "LOOP_WAREHOUSE_PATH": str(settings.warehouse_path), "DBT_SEND_ANONYMOUS_USAGE_STATS": "false"}
     run_results = target / "run_results.json"
     _ensure_sources(settings)
@@ -105,6 +111,7 @@ def build(settings: Settings, as_of: date, *, unit_tests: bool = False) -> Build
     payload = json.loads(run_results.read_text())
     result = BuildResult(
         as_of=as_of,
+        full_refresh=full_refresh,
         seconds=float(payload.get("elapsed_time", 0.0)),
         nodes=tuple(
             NodeResult(r["unique_id"], r["status"], float(r.get("execution_time") or 0.0), r.get("message"))

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import os
+from datetime import date, time
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -83,3 +85,17 @@ def test_dag_files_do_no_heavy_work_at_import() -> None:
         for heavy in ("import duckdb", "import great_expectations", "import pandas", "from loop"):
             module_level = [line for line in header.splitlines() if line.startswith(heavy)]
             assert not module_level, f"{path.name} imports {heavy!r} at module level"
+
+
+def test_loop_cycle_days_are_business_days(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """With LOOP_TIMEZONE set, the cycle's data intervals run from local midnight to local midnight."""
+    monkeypatch.setenv("AIRFLOW_HOME", str(tmp_path / "airflow_home"))
+    monkeypatch.setenv("LOOP_TIMEZONE", "America/Sao_Paulo")
+    from airflow.dag_processing.dagbag import DagBag
+
+    bag = DagBag(dag_folder=str(DAGS_DIR / "loop_cycle.py"))
+    assert bag.import_errors == {}
+    dag = bag.dags["loop_cycle"]
+    assert str(dag.timetable.timezone) == "America/Sao_Paulo"
+    start = dag.start_date.astimezone(ZoneInfo("America/Sao_Paulo"))
+    assert (start.date(), start.time()) == (date(2026, 1, 1), time(0))  # local midnight (03:00 UTC)

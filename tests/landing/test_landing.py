@@ -53,7 +53,7 @@ def test_every_bad_kind_has_a_readable_reason(landed_fixture: Settings) -> None:
     )
     assert events[7] == "malformed JSON: the line ends inside a string (a truncated line?)"
     # line 8 is blank: not a record; positions stay line numbers
-    assert '"type" must be one of track, page, identify: boom' in events[9]
+    assert '"type" must be one of track, page, identify, screen, alias, group: boom' in events[9]
     assert '"timestamp" must be an ISO 8601 timestamp with a time zone, such as 2026-03-02T08:15:00Z' in events[9]
     assert '"properties" must be a JSON object, not an array' in events[9]
     assert events[10] == 'missing required field "messageId"'

@@ -144,6 +144,7 @@ def test_read_frames_reads_the_lineage_marts_the_frames_join(fixture_settings: S
         "product_signals",
         "actions",
         "action_outcomes",
+        "customer_360",
     }
     assert set(frames) == cycle_tables | {"campaign_performance", "customer_experience", "feedback"}
     assert list(frames["campaign_scorecard"].columns) == [c.name for c in catalog.mart("campaign_scorecard").columns]
@@ -283,6 +284,21 @@ def _latency_as_text(f: Marts) -> None:
     f["sessions"]["avg_latency_ms"] = f["sessions"]["avg_latency_ms"].astype(str) + " ms"
 
 
+def _engaged_beyond_duration(f: Marts) -> None:
+    """Engaged time summed without the cap and counted twice: more than the session lasted."""
+    f["sessions"]["engaged_seconds"] = f["sessions"]["duration_seconds"] * 2 + 60
+
+
+def _bot_row(**figures: int) -> Callable[[Marts], None]:
+    """A day of bot traffic with the given figures (the marts of the fixture and the sample have none)."""
+
+    def plant(f: Marts) -> None:
+        row = {"session_date": pd.Timestamp("2026-03-02").date(), "bot_category": "crawler"} | figures
+        f["bot_traffic"] = pd.concat([f["bot_traffic"], pd.DataFrame([row])], ignore_index=True)
+
+    return plant
+
+
 PLANTED = [
     # marketing
     Planted("catalog_empty", "marketing", _empty("campaign_performance"), "campaign_performance", ROWS, None),
@@ -343,6 +359,62 @@ PLANTED = [
     ),
     Planted("column_added", "experience", _column_added, "sessions", COLUMN_LIST_EXPECTATION, None),
     Planted("latency_as_text", "experience", _latency_as_text, "sessions", QUANTILES, "avg_latency_ms"),
+    Planted(
+        "channel_rules_lost",
+        "experience",
+        _set("sessions", "channel", "Unassigned"),
+        "sessions",
+        BETWEEN,
+        "unassigned_share",
+        "session_shares",
+    ),
+    Planted(
+        "engaged_beyond_duration",
+        "experience",
+        _engaged_beyond_duration,
+        "sessions",
+        BETWEEN,
+        "engaged_within_duration",
+        "session_shares",
+    ),
+    # experience: bot_traffic
+    Planted(
+        "bot_day_without_sessions",
+        "experience",
+        _bot_row(sessions=0, events=3, devices=1),
+        "bot_traffic",
+        BETWEEN,
+        "sessions",
+    ),
+    Planted(
+        "bot_sessions_without_events",
+        "experience",
+        _bot_row(sessions=2, events=0, devices=1),
+        "bot_traffic",
+        BETWEEN,
+        "events",
+    ),
+    # experience: experience_daily and page_performance
+    Planted("daily_empty", "experience", _empty("experience_daily"), "experience_daily", ROWS, None),
+    Planted(
+        "a_session_counted_twice_in_a_day",
+        "experience",
+        _bump("experience_daily", "sessions"),
+        "experience_daily",
+        PAIR,
+        "daily_sessions",
+        "daily_figures_add_up_to_sessions",
+    ),
+    Planted("pages_empty", "experience", _empty("page_performance"), "page_performance", ROWS, None),
+    Planted(
+        "an_error_counted_on_two_pages",
+        "experience",
+        _bump("page_performance", "errors"),
+        "page_performance",
+        PAIR,
+        "page_errors",
+        "page_errors_add_up_to_sessions",
+    ),
     # experience: customer_experience
     Planted("customers_empty", "experience", _empty("customer_experience"), "customer_experience", ROWS, None),
     Planted(
@@ -545,6 +617,29 @@ PLANTED = [
 ]
 
 
+PLANTED += [
+    Planted("customer_360_empty", "cycle", _empty("customer_360"), "customer_360", ROWS, None),
+    Planted(
+        "customer_360_drifts_from_customer_experience",
+        "cycle",
+        _bump("customer_360", "sessions"),
+        "customer_360",
+        PAIR,
+        "c360_sessions",
+        "customer_360_matches_customer_experience",
+    ),
+    Planted(
+        "customer_360_miscounts_feedback",
+        "cycle",
+        _bump("customer_360", "feedback_items"),
+        "customer_360",
+        PAIR,
+        "c360_feedback",
+        "customer_360_counts_the_feedback",
+    ),
+]
+
+
 @pytest.mark.parametrize("case", PLANTED, ids=[case.name for case in PLANTED])
 def test_a_planted_bad_value_fails_its_suite(marts: Marts, sample_marts: Marts, tmp_path: Path, case: Planted) -> None:
     frames = _frames(sample_marts if case.on_sample else marts, case.pillar)
@@ -634,9 +729,13 @@ def test_a_missing_lineage_table_fails_the_frames_that_join_it(marts: Marts, tmp
         "matches_feedback",
         "lookalike_seed_ordered_without_errors",
         "cohorts_match_actions",
-        None,  # action_outcomes itself is missing
+        "customer_360_matches_customer_experience",
+        "customer_360_counts_the_feedback",
+        None,  # action_outcomes and customer_360 themselves are missing
     }
-    assert all("read_frames" in o.observed or o.table == "action_outcomes" for o in outcome.failures())
+    assert all(
+        "read_frames" in o.observed or o.table in ("action_outcomes", "customer_360") for o in outcome.failures()
+    )
 
 
 def test_results_are_kept_per_run(marts: Marts, tmp_path: Path) -> None:

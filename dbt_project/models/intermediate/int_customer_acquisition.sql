@@ -26,7 +26,9 @@ first_sessions as (
 
     select
         customer_id,
-        arg_min(campaign_id, started_at) as acquisition_campaign_id,
+        -- arg_min_null, not arg_min: an organic first session (null campaign) must win over a later campaign
+        -- session (arg_min skips nulls); ties on the start are broken by the session id
+        arg_min_null(campaign_id, { 'at': started_at, 'id': session_id }) as acquisition_campaign_id,
         min(started_at) as first_seen_at
 
     from sessions

@@ -1,88 +1,59 @@
--- Every event with its stitched visitor and session. A visitor is the customer when known (directly or through
--- the identity map, retroactively for earlier anonymous events), else the anonymous id. A session ends after
--- 30 minutes without events; the calendar day plays no part, so sessions cross midnight.
+-- Every event of a human session with its session and customer (bot sessions are kept out). The session is the
+-- device session (int_session_events); the customer is the session's (int_sessions_lifecycle: first identified in
+-- the session, else the device's latest identify before it, else the device's first identify after it), so
+-- anonymous events before an identify belong to the customer retroactively and every event of a session has the
+-- session's customer.
 
 with
 
-events as (
+session_events as (
 
-    select * from {{ ref('stg_experience__events') }}
-
-),
-
-identity_map as (
-
-    select * from {{ ref('int_identity_map') }}
+    select * from {{ ref('int_session_events') }}
 
 ),
 
-stitched as (
+sessions as (
 
     select
-        events.*,
-        coalesce(events.customer_id, identity_map.customer_id) as stitched_customer_id,
-        coalesce(events.customer_id, identity_map.customer_id, 'anonymous:' || events.anonymous_id) as visitor_id
+        session_id,
+        customer_id
 
-    from events
-    left join identity_map on events.anonymous_id = identity_map.anonymous_id
-
-),
-
-gaps as (
-
-    select
-        *,
-        case
-            when lag(occurred_at) over visitor_timeline is null then 1
-            when occurred_at - lag(occurred_at) over visitor_timeline > interval 30 minute then 1
-            else 0
-        end as starts_session
-
-    from stitched
-    window visitor_timeline as (partition by visitor_id order by occurred_at, event_id)
-
-),
-
-numbered as (
-
-    select
-        *,
-        sum(starts_session) over (
-            partition by visitor_id order by occurred_at, event_id rows unbounded preceding
-        ) as session_number
-
-    from gaps
+    from {{ ref('int_sessions_lifecycle') }}
+    where bot_category is null
 
 )
 
 select
-    md5(visitor_id || '#' || session_number::varchar) as session_id,
-    session_number,
-    visitor_id,
-    stitched_customer_id,
-    event_id,
-    event_type,
-    event_name,
-    anonymous_id,
-    customer_id,
-    occurred_at,
-    page_path,
-    product_area,
-    latency_ms,
-    error_code,
-    order_id,
-    revenue,
-    utm_source,
-    utm_medium,
-    utm_campaign,
-    app_version,
-    user_agent,
-    consent_preferences,
-    trait_email,
-    trait_phone,
-    trait_first_name,
-    trait_last_name,
-    trait_country,
-    trait_zip
+    session_events.session_id,
+    session_events.device_id,
+    session_events.session_event_index,
+    -- the customer when known, else the device (anonymous:<anonymous id>)
+    coalesce(sessions.customer_id, session_events.device_id) as visitor_id,
+    sessions.customer_id as stitched_customer_id,
+    session_events.event_id,
+    session_events.event_type,
+    session_events.event_name,
+    session_events.anonymous_id,
+    session_events.customer_id,
+    session_events.occurred_at,
+    session_events.page_path,
+    session_events.product_area,
+    session_events.latency_ms,
+    session_events.error_code,
+    session_events.order_id,
+    session_events.revenue,
+    session_events.utm_source,
+    session_events.utm_medium,
+    session_events.utm_campaign,
+    session_events.app_version,
+    session_events.user_agent,
+    session_events.consent_preferences,
+    session_events.trait_email,
+    session_events.trait_phone,
+    session_events.trait_first_name,
+    session_events.trait_last_name,
+    session_events.trait_country,
+    session_events.trait_zip
 
-from numbered
+from session_events
+inner join sessions on session_events.session_id = sessions.session_id

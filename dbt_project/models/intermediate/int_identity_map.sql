@@ -1,24 +1,15 @@
--- One row per anonymous id that was ever seen together with a customer id (identify, or any event carrying
--- both): the customer it belongs to. The earliest pairing wins, so the map is stable as data arrives.
+-- Identity resolution, one row per device and customer its sessions belong to (see int_sessions_lifecycle for the
+-- rule): a device is an anonymous id (a browser or app install) or a user's server-side stream. A device shared by
+-- two customers has a row for each; a customer on two devices has a row on each.
 
-with
+select
+    device_id,
+    any_value(anonymous_id) as anonymous_id,
+    customer_id,
+    min(started_at) as first_session_at,
+    max(started_at) as last_session_at,
+    count(*) as sessions
 
-events as (
-
-    select * from {{ ref('stg_experience__events') }}
-
-),
-
-pairings as (
-
-    select
-        anonymous_id,
-        arg_min(customer_id, occurred_at) as customer_id
-
-    from events
-    where anonymous_id is not null and customer_id is not null
-    group by anonymous_id
-
-)
-
-select * from pairings
+from {{ ref('int_sessions') }}
+where customer_id is not null
+group by device_id, customer_id

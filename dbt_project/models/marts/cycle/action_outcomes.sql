@@ -221,7 +221,7 @@ signal_actions as (
     left join releases
         on
             list_contains(releases.product_areas, actions.product_area)
-            and releases.released_on >= cast(actions.taken_at as date)
+            and releases.released_on >= {{ business_day('actions.taken_at') }}
     where actions.action_kind = 'signal'
     group by actions.action_id, actions.product_area, actions.symptom
 
@@ -236,7 +236,7 @@ area_events as (
 
 window_end as (
 
-    select least(cast('{{ var("as_of_date") }}' as date), max(cast(occurred_at as date))) as last_day
+    select least(cast('{{ var("as_of_date") }}' as date), max({{ business_day('occurred_at') }})) as last_day
     from area_events
 
 ),
@@ -271,7 +271,7 @@ signal_session_rates as (
 
     select
         signal_periods.action_id,
-        cast(area_events.occurred_at as date) >= signal_periods.fixed_on as after_fix,
+        {{ business_day('area_events.occurred_at') }} >= signal_periods.fixed_on as after_fix,
         count(distinct area_events.session_id) as n,
         count(distinct area_events.session_id) filter (
             where
@@ -289,8 +289,8 @@ signal_session_rates as (
     inner join area_events
         on
             signal_periods.product_area = area_events.product_area
-            and cast(area_events.occurred_at as date) >= signal_periods.fixed_on - signal_periods.span_days
-            and cast(area_events.occurred_at as date) < signal_periods.fixed_on + signal_periods.span_days
+            and {{ business_day('area_events.occurred_at') }} >= signal_periods.fixed_on - signal_periods.span_days
+            and {{ business_day('area_events.occurred_at') }} < signal_periods.fixed_on + signal_periods.span_days
     where not starts_with(signal_periods.symptom, 'low scores')
     group by signal_periods.action_id, after_fix
 
@@ -300,7 +300,7 @@ signal_answer_rates as (
 
     select
         signal_periods.action_id,
-        cast(area_answers.submitted_at as date) >= signal_periods.fixed_on as after_fix,
+        {{ business_day('area_answers.submitted_at') }} >= signal_periods.fixed_on as after_fix,
         count(*) as n,
         count(*) filter (where area_answers.low) as k
 
@@ -308,8 +308,8 @@ signal_answer_rates as (
     inner join area_answers
         on
             signal_periods.product_area = area_answers.product_area
-            and cast(area_answers.submitted_at as date) >= signal_periods.fixed_on - signal_periods.span_days
-            and cast(area_answers.submitted_at as date) < signal_periods.fixed_on + signal_periods.span_days
+            and {{ business_day('area_answers.submitted_at') }} >= signal_periods.fixed_on - signal_periods.span_days
+            and {{ business_day('area_answers.submitted_at') }} < signal_periods.fixed_on + signal_periods.span_days
     where starts_with(signal_periods.symptom, 'low scores')
     group by signal_periods.action_id, after_fix
 

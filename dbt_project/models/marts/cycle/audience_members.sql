@@ -37,10 +37,10 @@ service_recovery as (
         low_scores.customer_id,
         'service_recovery' as audience_id,
         arg_max(
-            'bad session on ' || strftime(bad_sessions.ended_at, '%Y-%m-%d') || ' ('
+            'bad session on ' || strftime({{ business_day('bad_sessions.ended_at') }}, '%Y-%m-%d') || ' ('
             || bad_sessions.errors || ' error(s), slowest call ' || cast(bad_sessions.max_latency_ms as bigint)
             || ' ms, no purchase), then ' || upper(low_scores.kind) || ' ' || low_scores.score || ' on '
-            || strftime(low_scores.submitted_at, '%Y-%m-%d')
+            || strftime({{ business_day('low_scores.submitted_at') }}, '%Y-%m-%d')
             || coalesce(' about ' || low_scores.product_area, ''),
             { 'answered': low_scores.submitted_at, 'session': bad_sessions.ended_at, 'id': low_scores.feedback_id }
         ) as reason
@@ -81,7 +81,7 @@ unfixed_failures as (
     where not exists (
         select 1 from releases
         where
-            releases.released_on > cast(checkout_failures.ended_at as date)
+            releases.released_on > {{ business_day('checkout_failures.ended_at') }}
             and list_contains(releases.product_areas, checkout_failures.product_area)
     )
 
@@ -93,7 +93,8 @@ retargeting_holdback as (
         customer_id,
         'retargeting_holdback' as audience_id,
         arg_max(
-            'checkout failed on ' || strftime(ended_at, '%Y-%m-%d') || ' with ' || array_to_string(error_codes, ', ')
+            'checkout failed on ' || strftime({{ business_day('ended_at') }}, '%Y-%m-%d')
+            || ' with ' || array_to_string(error_codes, ', ')
             || ' in ' || product_area || '; no release has named ' || product_area || ' since',
             { 'at': ended_at, 'session': session_id, 'area': product_area }
         ) as reason
@@ -122,7 +123,8 @@ advocates as (
     select
         latest_nps.customer_id,
         'advocates' as audience_id,
-        'NPS ' || latest_nps.score || ' on ' || strftime(latest_nps.submitted_at, '%Y-%m-%d') || '; '
+        'NPS ' || latest_nps.score || ' on '
+        || strftime({{ business_day('latest_nps.submitted_at') }}, '%Y-%m-%d') || '; '
         || customers.error_sessions || ' of ' || customers.sessions || ' session(s) with an error, p95 latency '
         || coalesce(cast(customers.p95_latency_ms as bigint) || ' ms', 'not measured') as reason
 

@@ -12,7 +12,7 @@ events as (
 
 window_end as (
 
-    select least(cast('{{ var("as_of_date") }}' as date), max(cast(occurred_at as date))) as last_day
+    select least(cast('{{ var("as_of_date") }}' as date), max({{ business_day('occurred_at') }})) as last_day
     from events
 
 ),
@@ -22,8 +22,8 @@ recent_events as (
     select events.*
     from events, window_end
     where
-        cast(events.occurred_at as date) <= window_end.last_day
-        and cast(events.occurred_at as date) > window_end.last_day - {{ var('signal_window_days') }}
+        {{ business_day('events.occurred_at') }} <= window_end.last_day
+        and {{ business_day('events.occurred_at') }} > window_end.last_day - {{ var('signal_window_days') }}
 
 ),
 
@@ -32,8 +32,8 @@ feedback as (
     select feedback_items.*
     from {{ ref('stg_product__feedback_items') }} as feedback_items, window_end
     where
-        cast(feedback_items.submitted_at as date) <= window_end.last_day
-        and cast(feedback_items.submitted_at as date) > window_end.last_day - {{ var('signal_window_days') }}
+        {{ business_day('feedback_items.submitted_at') }} <= window_end.last_day
+        and {{ business_day('feedback_items.submitted_at') }} > window_end.last_day - {{ var('signal_window_days') }}
 
 ),
 

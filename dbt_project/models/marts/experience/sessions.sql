@@ -1,3 +1,6 @@
+-- One row per human session (rules in int_session_events and int_sessions_lifecycle). Rebuilt every cycle from the
+-- incremental session models: a copy of the sessions, not a recomputation.
+
 with
 
 sessions as (
@@ -25,6 +28,13 @@ select
     purchased,
     orders,
     cast(revenue as decimal(18, 2)) as revenue,
-    app_version
+    app_version,
+    device_id,
+    channel,
+    source,
+    medium,
+    engaged_seconds,
+    p50_latency_ms,
+    p95_latency_ms
 
 from sessions
