@@ -1,5 +1,7 @@
 """The dbt build of a cycle: staging, intermediate and marts, with their data and unit tests.
 
+The session models are incremental (``dbt_project/models/intermediate/int_session*``: each build recomputes only
+the sessions of the devices whose events changed); ``build(..., full_refresh=True)`` rebuilds them from all events.
 ``catalog.py`` reads what the project publishes (marts per pillar, columns, lineage) from the project itself.
 
 dbt runs in a subprocess while this process holds the warehouse's exclusive lock: the subprocess exit guarantees
