@@ -1,6 +1,6 @@
 """Benchmark: the cost of the daily cycle as history grows, at a constant daily volume.
 
-Not a test: it prints figures. Example (about 25,000 events a day, 90 days; an hour or so on 2 cores):
+Not a test: it prints figures. Example (about 27,000 events a day, 90 days; about an hour on 2 cores):
 
     .venv/bin/python benchmarks/bench_history.py --days 90 --customers 20000
 
