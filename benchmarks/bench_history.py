@@ -122,6 +122,12 @@ def main() -> None:
         if number in measured:
             detail = "  ".join(f"{step} {seconds:.1f}" for step, seconds in steps.items())
             print(f"  steps of day {number}: {detail}", flush=True)
+            with connect(settings, write=False) as con:
+                redone = con.execute(
+                    "SELECT model || ' from ' || coalesce(recomputed_from::VARCHAR, 'no day') "
+                    "FROM intermediate.incremental_builds ORDER BY model"
+                ).fetchall()
+            print(f"  daily aggregates recomputed: {', '.join(row[0] for row in redone)}", flush=True)
 
     if args.keep is None:
         shutil.rmtree(root, ignore_errors=True)

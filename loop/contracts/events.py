@@ -110,12 +110,15 @@ ALIAS_MESSAGE = "an alias needs a previousId and a userId"
 GROUP_MESSAGE = "a group call needs a groupId"
 CONSENT_MESSAGE = "context.consent.categoryPreferences must map each consent category to true or false"
 #: The same rule in landing's SQL: absent or null, or an object whose every value is a JSON boolean (written ``true``
-#: or ``false`` once extracted). ``context`` is parsed twice per record, not once per consent category.
+#: or ``false`` once extracted). ``context`` is parsed once per record: one ``json_extract`` of both paths, bound to
+#: ``c`` by a one-element ``list_transform`` (``c[1]``: consent, ``c[2]``: its preferences), which is about twice as
+#: fast as extracting each path on its own.
 CONSENT_RULE = RowRule(
-    """coalesce(json_type("context", '$.consent'), 'NULL') IN ('NULL', 'OBJECT')
-    AND coalesce(json_type(json_extract("context", $consent_path)), 'NULL') IN ('NULL', 'OBJECT')
-    AND coalesce(list_bool_and(list_transform(json_extract(json_extract("context", $consent_path), '$.*'),
-        lambda v: v IN ('true', 'false'))), true)""",
+    """list_bool_and(list_transform([json_extract("context", ['$.consent', $consent_path])], lambda c:
+        coalesce(json_type(c[1]), 'NULL') IN ('NULL', 'OBJECT')
+        AND coalesce(json_type(c[2]), 'NULL') IN ('NULL', 'OBJECT')
+        AND coalesce(list_bool_and(list_transform(json_extract(c[2], '$.*'),
+            lambda v: v IN ('true', 'false'))), true)))""",
     CONSENT_MESSAGE,
     {"consent_path": CONSENT_PATH},
 )

@@ -15,7 +15,8 @@ Checks, in order (the first reason that applies is kept):
 6. referenced campaigns are in a landed catalog (``unknown_reference``; such records are held and released when a
    catalog that names the campaign lands).
 
-Checks 1-4 concern one record and run in one pass that writes ``_checked``; the reason text is built only for the
+Checks 1-4 concern one record and run in one pass that writes ``_checked``; every helper value, and each rule and
+time-window condition, is computed once per record in its own step, and the reason text is built only for the
 records that have one. Checks 5-6 compare records with each other and with what landed before: they read the key
 columns only and mark the few records they reject in place.
 """
@@ -77,34 +78,40 @@ def _check_each(
 ) -> None:
     """``_checked`` in one pass over the staged records: reading and contract reasons, then the record's ``own``
     checks (rules, time window) for the records that passed the contract."""
-    nested, helpers, reasons = compiler.contract_stages(plans)
+    layers, reasons = compiler.contract_stages(plans)
     typed = compiler.typed_columns(plans)
+    passed = "_contract_reason IS NULL AND _line_reason IS NULL"
+    # Each own check is evaluated once per record (in its own column), and only for the records that passed the
+    # contract: the reason and its kind then read those columns.
+    flags = [f"CASE WHEN {passed} THEN {condition} END AS _own{i}" for i, (condition, _, _, _) in enumerate(own)]
     if own:
-        any_own = " OR ".join(f"({condition})" for condition, _, _, _ in own)
-        first = "CASE " + " ".join(f"WHEN {condition} THEN {text}" for condition, text, _, _ in own) + " END"
-        kind = "CASE " + " ".join(f"WHEN {condition} THEN '{k}'" for condition, _, k, _ in own) + " END"
-        passed = "_contract_reason IS NULL AND _line_reason IS NULL"
-        own_reason = f"CASE WHEN {passed} AND ({any_own}) THEN {first} END"
-        own_kind = f"CASE WHEN {passed} AND ({any_own}) THEN {kind} END"
+        first = "CASE " + " ".join(f"WHEN _own{i} THEN {text}" for i, (_, text, _, _) in enumerate(own)) + " END"
+        kind = "CASE " + " ".join(f"WHEN _own{i} THEN '{k}'" for i, (_, _, k, _) in enumerate(own)) + " END"
+        own_reason, own_kind = first, kind
     else:
         own_reason = own_kind = "NULL::VARCHAR"
+    stages = "".join(
+        f"), _layer{i} AS (SELECT *, {', '.join(layer)} FROM {'_staged' if i == 0 else f'_layer{i - 1}'}"
+        for i, layer in enumerate(layers)
+    )
+    last = f"_layer{len(layers) - 1}" if layers else "_staged"
+    own_columns = ", ".join(f"_own{i}" for i in range(len(own)))
     carry = "".join(f"{quote_ident(column)}, " for column in staged.carry)
     con.execute(
         f"""
         CREATE OR REPLACE TEMP TABLE _checked AS
         WITH _staged AS (
             {staged.query}
-        ), flat AS (
-            SELECT *{"".join(", " + item for item in nested)} FROM _staged
-        ), helped AS (
-            SELECT *{"".join(", " + item for item in helpers)} FROM flat
-        ), judged AS (
+        {stages}), judged AS (
             SELECT _row_number, _source_file, _partition_date, _line_reason, {carry}
                    CASE WHEN _line_reason IS NULL THEN {reasons} END AS _contract_reason,
                    {typed}
-            FROM helped
+            FROM {last}
+        ), flagged AS (
+            SELECT *{"".join(", " + flag for flag in flags)} FROM judged
         ), owned AS (
-            SELECT *, {own_reason} AS _own_reason, {own_kind} AS _own_kind FROM judged
+            SELECT *{f" EXCLUDE ({own_columns})" if own else ""}, {own_reason} AS _own_reason, {own_kind} AS _own_kind
+            FROM flagged
         )
         SELECT _row_number, _source_file, _partition_date,
                coalesce(_line_reason, _contract_reason, _own_reason) AS _reason,

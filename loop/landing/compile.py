@@ -373,23 +373,28 @@ class Compiler:
         raise TypeError(f"no SQL for constraint {c.kind}")  # pragma: no cover - _constraints yields only these
 
     # -- a whole record -------------------------------------------------------------------------------------
-    def contract_stages(self, plans: tuple[ColumnPlan, ...]) -> tuple[list[str], list[str], str]:
-        """The contract check over ``_incoming`` in three steps, each a list of select items over the previous:
+    def contract_stages(self, plans: tuple[ColumnPlan, ...]) -> tuple[list[list[str]], str]:
+        """The contract check over ``_incoming``: layers of select items, each over the previous one, and the reason.
 
-        1. the text and JSON type of each nested value (``properties.latency_ms``), as columns ``_n<i>``;
-        2. per value, whether its text has its type's form and its typed value (``<value>__form``, ``__typed``);
-        3. the reason expression, NULL for a valid record.
+        1. each nested object (``properties``) parsed once, as ``_o<i>``;
+        2. the text (untrimmed, ``_n<j>__raw``) and JSON type (``_n<j>__jtype``) of each of its typed values;
+        3. the trimmed text of each (``_n<j>``);
+        4. per value, whether its text has its type's form and its typed value (``<value>__form``, ``__typed``);
 
-        Computing the helpers once keeps the reason expression small (DuckDB plans it in milliseconds); the reason
-        text is only built for the records that have one (a cheap boolean test picks them first).
+        and the reason expression over the last layer, NULL for a valid record. Every helper is computed once, in
+        its own layer (DuckDB evaluates an expression repeated inside CASE branches each time), which keeps the
+        reason expression small; the reason text is only built for the records that have one (a cheap boolean test
+        picks them first).
         """
+        objects: list[str] = []
+        raw: list[str] = []
         nested: list[str] = []
         helpers: list[str] = []
         reasons: list[str] = []
         bad: list[str] = []
         number = 0
         ws = ""
-        for plan in plans:
+        for index, plan in enumerate(plans):
             if not plan.is_json:
                 helpers += self._value_columns(plan, quote_ident(plan.name), plan.name)
             value_reasons, value_bad = self._value_reasons(plan, plan.name)
@@ -401,21 +406,26 @@ class Compiler:
             # The nested object is parsed once; each child's text and JSON type come from that parse.
             ws = ws or self.param(WHITESPACE)
             struct = self.param(json.dumps({child.key.rsplit(".", 1)[1]: "JSON" for child in plan.children}))
-            parsed = f"(CASE WHEN {json_type_of(column)} = 'OBJECT' THEN from_json({column}, {struct}) END)"
+            parsed = quote_ident(f"_o{index}")
+            objects.append(
+                f"CASE WHEN {json_type_of(column)} = 'OBJECT' THEN from_json({column}, {struct}) END AS {parsed}"
+            )
             for child in plan.children:
                 alias = f"_n{number}"
                 number += 1
                 value = f"{parsed}.{quote_ident(child.key.rsplit('.', 1)[1])}"
-                nested += [
-                    f"{trimmed(json_text(value), ws)} AS {quote_ident(alias)}",
+                raw += [
+                    f"{json_text(value)} AS {quote_ident(alias + '__raw')}",
                     f"{json_type_of(value)} AS {quote_ident(alias + '__jtype')}",
                 ]
+                nested.append(f"{trimmed(quote_ident(alias + '__raw'), ws)} AS {quote_ident(alias)}")
                 helpers += self._value_columns(child, quote_ident(alias), alias)
                 child_reasons, child_bad = self._value_reasons(child, alias)
                 reasons += child_reasons
                 bad.append(child_bad)
         every = "nullif(concat_ws('; ', " + ", ".join(reasons) + "), '')"
-        return nested, helpers, f"CASE WHEN {' OR '.join(f'({b})' for b in bad)} THEN {every} END"
+        layers = [layer for layer in (objects, raw, nested, helpers) if layer]
+        return layers, f"CASE WHEN {' OR '.join(f'({b})' for b in bad)} THEN {every} END"
 
     def typed_columns(self, plans: tuple[ColumnPlan, ...]) -> str:
         """The select list giving each contract field its typed value (after :meth:`contract_stages`' helpers: the
@@ -447,8 +457,12 @@ class Compiler:
 
 
 def json_text(value: str) -> str:
-    """SQL for the text of a JSON value: a string without its quotes and escapes, anything else as written."""
-    return f"({value} ->> '$')"
+    """SQL for the text of a JSON value as ``from_json`` writes it (minified): a string without its quotes and
+    escapes, anything else as written. A string without escapes is cut out of its quotes (no JSON parse)."""
+    return (
+        f"CASE WHEN NOT starts_with({value}, '\"') THEN {value}::VARCHAR "
+        f"WHEN contains({value}, '\\') THEN ({value} ->> '$') ELSE ({value}::VARCHAR)[2:-2] END"
+    )
 
 
 def trimmed(text: str, ws: str) -> str:

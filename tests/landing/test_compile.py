@@ -34,8 +34,8 @@ def _verdicts(model: type[BaseModel], rows: list[dict[str, str | None]]) -> list
 
 def _sql(model: type[BaseModel]) -> tuple[str, dict[str, object]]:
     compiler = Compiler()
-    nested, helpers, reasons = compiler.contract_stages(plan_fields(model))
-    return " ".join([*nested, *helpers, reasons]), compiler.params
+    layers, reasons = compiler.contract_stages(plan_fields(model))
+    return " ".join([*(item for layer in layers for item in layer), reasons]), compiler.params
 
 
 class Tricky(ContractModel):

@@ -53,7 +53,7 @@ def test_build_runs_models_data_tests_and_unit_tests(built) -> None:  # type: ig
     _, result = built
     assert result.failures() == ()
     kinds = {node.unique_id.split(".")[0] for node in result.nodes}
-    assert kinds == {"model", "seed", "test", "unit_test"}
+    assert kinds == {"model", "seed", "test", "unit_test", "operation"}  # operation: the on-run-start hook
     assert result.models == len(list((DBT_PROJECT / "models").rglob("*.sql")))  # every model ran
     declared = {
         test["name"]

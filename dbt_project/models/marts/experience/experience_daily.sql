@@ -4,18 +4,35 @@
 --
 -- bounce: a session with at most one page view and no sign-up, cart or order. error rate: share of sessions with an
 -- error (the same definition as customer_experience). p95 latency: over the page and API calls of those sessions.
+--
+-- Incremental (macros/sessions/daily_aggregates.sql): a build recomputes the days from the earliest session change
+-- it has not seen yet and keeps the earlier days; `loop run --full-refresh` recomputes every day.
+-- depends_on: {{ ref('int_sessions_scope') }}
+
+{{ config(
+    materialized='incremental',
+    incremental_strategy='redo_days',
+    redo_column='session_date',
+    on_schema_change='fail',
+    post_hook="{{ record_build() }}",
+) }}
+
+{%- set redo = redo_from_day() %}
 
 with
 
 sessions as (
 
     select * from {{ ref('int_sessions') }}
+    where {{ redo_days_filter('started_at', redo) }}
 
 ),
 
 session_events as (
 
+    -- the events of those sessions are no earlier than their start
     select * from {{ ref('int_events_sessionized') }}
+    where {{ redo_days_filter('occurred_at', redo) }}
 
 ),
 

@@ -1,11 +1,26 @@
 -- What each page and product area delivered, by day and campaign: page views, API calls, errors and latency
 -- percentiles over the page loads and API calls themselves (not per session). The campaign is the session's.
+--
+-- Incremental (macros/sessions/daily_aggregates.sql): a build recomputes the days from the earliest session change
+-- it has not seen yet and keeps the earlier days; `loop run --full-refresh` recomputes every day.
+-- depends_on: {{ ref('int_sessions_scope') }}
+
+{{ config(
+    materialized='incremental',
+    incremental_strategy='redo_days',
+    redo_column='event_date',
+    on_schema_change='fail',
+    post_hook="{{ record_build() }}",
+) }}
+
+{%- set redo = redo_from_day() %}
 
 with
 
 session_events as (
 
     select * from {{ ref('int_events_sessionized') }}
+    where {{ redo_days_filter('occurred_at', redo) }}
 
 ),
 

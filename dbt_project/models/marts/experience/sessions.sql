@@ -1,5 +1,7 @@
--- One row per human session (rules in int_session_events and int_sessions_lifecycle). Rebuilt every cycle from the
--- incremental session models: a copy of the sessions, not a recomputation.
+-- One row per human session (rules in int_session_events and int_sessions_lifecycle). A view of the incremental
+-- session models: a build recomputes only the sessions that changed, and this mart never copies them all.
+
+{{ config(materialized='view') }}
 
 with
 
