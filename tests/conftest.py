@@ -1,8 +1,12 @@
-"""Shared fixtures: every test gets its own data directory (warehouse, landing, published, Airflow home)."""
+"""Shared fixtures: every test gets its own data directory (warehouse, landing, published, Airflow home); what is
+expensive to make and only read (the cycle tests' reference run) is made once per session (:func:`shared_dir`)."""
 
 from __future__ import annotations
 
+import fcntl
+import os
 import shutil
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -10,6 +14,31 @@ import pytest
 from loop.settings import Settings
 
 FIXTURES = Path(__file__).parent / "fixtures"
+
+#: The slowest test files, heaviest first. pytest-xdist (``--dist loadfile --no-loadscope-reorder``, see
+#: pyproject.toml) hands whole files to its workers in collection order: starting the long ones first keeps both
+#: workers busy to the end instead of leaving one alone with a long file. ``test_cycle.py`` goes first since it makes
+#: the reference run that the other cycle files compare with at their end.
+SLOW_FIRST = (
+    "tests/test_cycle.py",
+    "tests/orchestrate/test_embedded.py",
+    "tests/test_cycle_crash.py",
+    "tests/transform/test_incremental.py",
+    "tests/test_cycle_order.py",
+    "tests/activate/test_loop_turning.py",
+    "tests/orchestrate/test_serve.py",
+    "tests/validation/test_suites.py",
+    "tests/transform/test_marts.py",
+    "tests/collect/test_sdks.py",
+    "tests/collect/test_parts.py",
+    "tests/transform/test_sessions.py",
+)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """The slow files first (a stable sort: every other test keeps its place)."""
+    rank = {path: number for number, path in enumerate(SLOW_FIRST)}
+    items.sort(key=lambda item: rank.get(item.nodeid.split("::", 1)[0], len(SLOW_FIRST)))
 
 
 @pytest.fixture
@@ -39,3 +68,30 @@ def empty_marts(settings: Settings, pillar: str, *, besides: tuple[str, ...] = (
                 continue
             columns = ", ".join(f"{quote_ident(c.name)} {c.data_type}" for c in mart.columns)
             con.execute(f"CREATE OR REPLACE TABLE main.{quote_ident(mart.name)} ({columns})")
+
+
+def shared_dir(tmp_path_factory: pytest.TempPathFactory, name: str, make: Callable[[Path], None]) -> Path:
+    """A directory made once per test session and shared by every module and xdist worker that asks for it.
+
+    The first caller makes it (``make(path)``) under an exclusive file lock while later callers wait, then read it
+    as it is: callers copy it before changing anything. A failed ``make`` leaves nothing, so the next caller tries
+    again (and fails the same way). Without xdist the directory lives in the run's base temporary directory.
+    """
+    base = tmp_path_factory.getbasetemp()
+    root = base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base
+    target = root / f"shared-{name}"
+    with (root / f"shared-{name}.lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            if not (target / ".made").exists():
+                shutil.rmtree(target, ignore_errors=True)
+                target.mkdir()
+                try:
+                    make(target)
+                except BaseException:
+                    shutil.rmtree(target, ignore_errors=True)
+                    raise
+                (target / ".made").touch()
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
+    return target
