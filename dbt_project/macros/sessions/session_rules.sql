@@ -2,7 +2,7 @@
     and channel seeds and the version of the session logic. When it changes, the next build recomputes every
     session (int_sessions_scope). Bump `session_logic_version` when the session models' SQL changes meaning. -#}
 {% macro session_rules_fingerprint() -%}
-    {%- set session_logic_version = '1' -%}
+    {%- set session_logic_version = '2' -%}
     md5(
         '{{ session_logic_version }}|{{ var("session_timeout_minutes") }}|{{ var("engaged_gap_cap_seconds") }}|'
         || (

@@ -43,6 +43,8 @@ select
     lifecycle.purchased,
     lifecycle.orders,
     lifecycle.revenue,
+    lifecycle.first_order_at,
+    lifecycle.last_order_at,
     lifecycle.app_version,
     lifecycle.utm_source,
     lifecycle.utm_medium,

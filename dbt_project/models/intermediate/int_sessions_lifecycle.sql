@@ -80,6 +80,8 @@ figures as (
         bool_or(event_name = 'Order Completed') as purchased,
         count(distinct order_id) filter (where event_name = 'Order Completed') as orders,
         coalesce(sum(revenue) filter (where event_name = 'Order Completed'), 0) as revenue,
+        min(occurred_at) filter (where event_name = 'Order Completed') as first_order_at,
+        max(occurred_at) filter (where event_name = 'Order Completed') as last_order_at,
         arg_min(bot_category, session_event_index) filter (where bot_category is not null) as bot_category
 
     from session_events
@@ -162,6 +164,8 @@ recomputed as (
         figures.purchased,
         figures.orders,
         figures.revenue,
+        figures.first_order_at,
+        figures.last_order_at,
         figures.bot_category
 
     from first_touches
@@ -251,6 +255,8 @@ select
     purchased,
     orders,
     revenue,
+    first_order_at,
+    last_order_at,
     bot_category,
     {{ build_started_at() }} as _run_at
 

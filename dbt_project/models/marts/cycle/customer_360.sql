@@ -74,14 +74,15 @@ first_touches as (
 
 orders as (
 
+    -- from the sessions' first and last order (every event of a session has the session's customer)
     select
-        stitched_customer_id as customer_id,
-        min(occurred_at) as first_purchase_at,
-        max(occurred_at) as last_purchase_at
+        customer_id,
+        min(first_order_at) as first_purchase_at,
+        max(last_order_at) as last_purchase_at
 
-    from {{ ref('int_events_sessionized') }}
-    where event_name = 'Order Completed' and stitched_customer_id is not null
-    group by stitched_customer_id
+    from sessions
+    where purchased
+    group by customer_id
 
 ),
 
