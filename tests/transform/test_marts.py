@@ -3,7 +3,10 @@ integration tests do), the key figures are the ones worked out by hand, and dbt'
 
 from __future__ import annotations
 
+import json
+import os
 import shutil
+import subprocess
 from datetime import date
 from pathlib import Path
 
@@ -25,6 +28,8 @@ ORDER = {
     "feedback": "feedback_id",
     "nps_by_area_version": "product_area, product_version",
     "campaign_scorecard": "scorecard_rank",
+    "conversion_credits": "conversion_id, model, touched_at, touch_id",
+    "campaign_attribution": "campaign_id nulls last, model",
 }
 
 
@@ -136,3 +141,77 @@ def test_cycle_date_excludes_later_partitions(tmp_path: Path) -> None:
         feedback = con.execute("SELECT count(*) FROM main.feedback").fetchone()
     assert row is not None and (float(row[0]), row[1], float(row[2])) == (100.0, 0, 0.0)
     assert feedback == (3,)
+
+
+def _dbt_test(settings: Settings, select: str, target: Path) -> dict[str, dict[str, object]]:
+    """``dbt test`` (data tests only) of ``select`` on the warehouse of ``settings``: each test's run result by name."""
+    command = [
+        transform.dbt_executable(),
+        "test",
+        "--project-dir",
+        str(settings.dbt_project_dir),
+        "--profiles-dir",
+        str(settings.dbt_project_dir),
+        "--target-path",
+        str(target),
+        "--log-path",
+        str(target / "logs"),
+        "--select",
+        select,
+        "--exclude-resource-type",
+        "unit_test",
+        "--vars",
+        json.dumps({"as_of_date": "2026-03-03"}),
+    ]
+    env = {**os.environ, "LOOP_WAREHOUSE_PATH": str(settings.warehouse_path), "DBT_SEND_ANONYMOUS_USAGE_STATS": "false"}
+    completed = subprocess.run(command, env=env, capture_output=True, text=True, check=False)
+    assert (target / "run_results.json").exists(), completed.stdout[-2000:]
+    results = json.loads((target / "run_results.json").read_text())["results"]
+    return {r["unique_id"].split(".")[2]: r for r in results if r["unique_id"].startswith("test.")}
+
+
+def _result(results: dict[str, dict[str, object]], prefix: str) -> dict[str, object]:
+    [name] = [name for name in results if name.startswith(prefix)]
+    return results[name]
+
+
+def test_attribution_tests_fail_on_planted_bad_credits(built, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """credits_reconcile, every_conversion_credited and attribution_totals_match pass on the built fixture and
+    fail on a copy of it with bad credits planted (each counting exactly the planted rows), while the column
+    tests, which the planted values satisfy, still pass."""
+    settings, result = built
+    passed = {n.unique_id.split(".")[2] for n in result.nodes if n.unique_id.startswith("test.") and n.status == "pass"}
+    for prefix in ("credits_reconcile_", "every_conversion_credited_", "attribution_totals_match_"):
+        assert any(name.startswith(prefix) for name in passed), prefix
+    copy = Settings(data_dir=tmp_path / "data")
+    copy.ensure_dirs()
+    shutil.copy2(settings.warehouse_path, copy.warehouse_path)
+    with connect(copy, write=True) as con:
+        # cus_3's order (four touches): a linear credit that no longer sums to 1 (0.25 -> 0.3, still within 0-1)
+        con.execute(
+            "UPDATE main.conversion_credits SET credit = 0.3 WHERE conversion_id = 'purchase:e17' "
+            "AND model = 'linear' AND touch_kind = 'email sent'"
+        )
+        # cus_1's first order: a revenue credit a cent off its revenue (80.00)
+        con.execute(
+            "UPDATE main.conversion_credits SET revenue_credit = 79.99 WHERE conversion_id = 'first_purchase:e07' "
+            "AND model = 'first_touch'"
+        )
+        # cus_2's sign-up lost under one model
+        con.execute(
+            "DELETE FROM main.conversion_credits WHERE conversion_id = 'sign_up:e12' AND model = 'position_based'"
+        )
+        # one purchase credited twice under linear
+        con.execute(
+            "UPDATE main.campaign_attribution SET attributed_purchases = attributed_purchases + 1 "
+            "WHERE campaign_id = 'cmp_a' AND model = 'linear'"
+        )
+    results = _dbt_test(copy, "conversion_credits campaign_attribution", tmp_path / "target")
+    reconcile = _result(results, "credits_reconcile_")
+    credited = _result(results, "every_conversion_credited_")
+    totals = _result(results, "attribution_totals_match_")
+    assert (reconcile["status"], reconcile["failures"]) == ("fail", 2)
+    assert (credited["status"], credited["failures"]) == ("fail", 1)
+    assert (totals["status"], totals["failures"]) == ("fail", 1)
+    others = {name: r["status"] for name, r in results.items() if r not in (reconcile, credited, totals)}
+    assert others and set(others.values()) == {"pass"}, others

@@ -289,6 +289,27 @@ def _engaged_beyond_duration(f: Marts) -> None:
     f["sessions"]["engaged_seconds"] = f["sessions"]["duration_seconds"] * 2 + 60
 
 
+def _linear_revenue_credit_drift(f: Marts) -> None:
+    """A purchase's linear revenue credit off by 5 (still positive: dbt's column rules let it through)."""
+    credits = f["conversion_credits"]
+    row = credits.index[(credits["conversion_kind"] == "purchase") & (credits["model"] == "linear")][0]
+    credits.loc[row, "revenue_credit"] += 5
+
+
+def _paths_unbounded(f: Marts) -> None:
+    """The window no longer bounds the paths: every conversion credited, under linear, to 60 more touches."""
+    credits = f["conversion_credits"]
+    linear = credits[credits["model"] == "linear"]
+    copies = [linear.assign(touch_id=linear["touch_id"].fillna("none") + f"-{n}") for n in range(60)]
+    f["conversion_credits"] = pd.concat([credits, *copies], ignore_index=True)
+
+
+def _campaign_spend_drift(f: Marts) -> None:
+    """One model's row of a campaign carries another spend than its other models and campaign_performance."""
+    attribution = f["campaign_attribution"]
+    attribution.loc[_first_with(attribution, "campaign_id"), "spend"] += 10
+
+
 def _bot_row(**figures: int) -> Callable[[Marts], None]:
     """A day of bot traffic with the given figures (the marts of the fixture and the sample have none)."""
 
@@ -331,6 +352,79 @@ PLANTED = [
         "performance_matches_experience",
     ),
     Planted("column_dropped", "marketing", _column_dropped, "campaign_performance", COLUMN_LIST_EXPECTATION, None),
+    # marketing: attribution
+    Planted(
+        "credit_campaigns_lost",
+        "marketing",
+        _set("conversion_credits", "campaign_id", None),
+        "conversion_credits",
+        NON_NULL,
+        "campaign_id",
+    ),
+    Planted(
+        "touches_lost",
+        "marketing",
+        _set("conversion_credits", "touch_id", None),
+        "conversion_credits",
+        BETWEEN,
+        "untouched_share",
+        "path_shape",
+    ),
+    Planted(
+        "paths_unbounded",
+        "marketing",
+        _paths_unbounded,
+        "conversion_credits",
+        BETWEEN,
+        "touches_per_conversion",
+        "path_shape",
+    ),
+    Planted(
+        "credited_revenue_drift",
+        "marketing",
+        _linear_revenue_credit_drift,
+        "conversion_credits",
+        PAIR,
+        "linear_revenue_cents",
+        "credits_match_customer_experience",
+    ),
+    Planted("attribution_empty", "marketing", _empty("campaign_attribution"), "campaign_attribution", ROWS, None),
+    Planted(
+        "attributed_revenue_in_cents",
+        "marketing",
+        _scale("campaign_attribution", "attributed_roas", 100),
+        "campaign_attribution",
+        "expect_column_max_to_be_between",
+        "attributed_roas",
+        on_sample=True,
+    ),
+    Planted(
+        "attribution_campaigns_lost",
+        "marketing",
+        _set("campaign_attribution", "campaign_id", None),
+        "campaign_attribution",
+        BETWEEN,
+        "unattributed_purchase_share",
+        "unattributed_share",
+    ),
+    Planted(
+        "attributed_revenue_drift",
+        "marketing",
+        _bump("campaign_attribution", "attributed_revenue", 5),
+        "campaign_attribution",
+        PAIR,
+        "reported_revenue",
+        "attribution_matches_credits",
+    ),
+    Planted(
+        "attribution_spend_drift",
+        "marketing",
+        _campaign_spend_drift,
+        "campaign_attribution",
+        PAIR,
+        "highest_spend_cents",
+        "spend_matches_campaign_performance",
+    ),
     # experience: sessions
     Planted("sessions_empty", "experience", _empty("sessions"), "sessions", ROWS, None),
     Planted(
