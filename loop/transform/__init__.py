@@ -62,6 +62,30 @@ def dbt_executable() -> str:
     return str(candidate) if candidate.exists() else "dbt"
 
 
+def dbt_command(
+    settings: Settings, verb: str, target: Path, variables: dict[str, object], *options: str
+) -> tuple[list[str], dict[str, str]]:
+    """The command line of ``dbt <verb>`` on loop's project and the warehouse of ``settings`` (artifacts under
+    ``target``, logs next to it), and the environment it runs in."""
+    command = [
+        dbt_executable(),
+        verb,
+        "--project-dir",
+        str(settings.dbt_project_dir),
+        "--profiles-dir",
+        str(settings.dbt_project_dir),
+        "--target-path",
+        str(target),
+        "--log-path",
+        str(target.parent / "logs"),
+        "--vars",
+        json.dumps(variables),
+        *options,
+    ]
+    env = {**os.environ, "LOOP_WAREHOUSE_PATH": str(settings.warehouse_path), "DBT_SEND_ANONYMOUS_USAGE_STATS": "false"}
+    return command, env
+
+
 def build(settings: Settings, as_of: date, *, unit_tests: bool = False, full_refresh: bool = False) -> BuildResult:
     """``dbt build`` as of ``as_of``: marts reflect everything landed for dates up to and including it.
 
@@ -72,34 +96,18 @@ def build(settings: Settings, as_of: date, *, unit_tests: bool = False, full_ref
     """
     target = settings.dbt_target_dir
     target.mkdir(parents=True, exist_ok=True)
-    command = [
-        dbt_executable(),
-        "build",
-        "--project-dir",
-        str(settings.dbt_project_dir),
-        "--profiles-dir",
-        str(settings.dbt_project_dir),
-        "--target-path",
-        str(target),
-        "--log-path",
-        str(target.parent / "logs"),
-        "--threads",
-        str(settings.dbt_threads),
-        "--vars",
-        json.dumps(
-            {
-                "as_of_date": as_of.isoformat(),
-                "business_timezone": settings.timezone,
-                "holdout_share": settings.holdout_share,
-                "holdout_seed": settings.holdout_seed,
-            }
-        ),
-    ]
+    variables = {
+        "as_of_date": as_of.isoformat(),
+        "business_timezone": settings.timezone,
+        "holdout_share": settings.holdout_share,
+        "holdout_seed": settings.holdout_seed,
+    }
+    options = ["--threads", str(settings.dbt_threads)]
     if not unit_tests:
-        command += ["--exclude-resource-type", "unit_test"]
+        options += ["--exclude-resource-type", "unit_test"]
     if full_refresh:
-        command.append("--full-refresh")
-    env = {**os.environ, "LOOP_WAREHOUSE_PATH": str(settings.warehouse_path), "DBT_SEND_ANONYMOUS_USAGE_STATS": "false"}
+        options.append("--full-refresh")
+    command, env = dbt_command(settings, "build", target, variables, *options)
     run_results = target / "run_results.json"
     _ensure_sources(settings)
     with warehouse_lock(settings.warehouse_path, exclusive=True, timeout=settings.lock_timeout_seconds):

@@ -4,7 +4,6 @@ integration tests do), the key figures are the ones worked out by hand, and dbt'
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import subprocess
 from datetime import date
@@ -145,25 +144,8 @@ def test_cycle_date_excludes_later_partitions(tmp_path: Path) -> None:
 
 def _dbt_test(settings: Settings, select: str, target: Path) -> dict[str, dict[str, object]]:
     """``dbt test`` (data tests only) of ``select`` on the warehouse of ``settings``: each test's run result by name."""
-    command = [
-        transform.dbt_executable(),
-        "test",
-        "--project-dir",
-        str(settings.dbt_project_dir),
-        "--profiles-dir",
-        str(settings.dbt_project_dir),
-        "--target-path",
-        str(target),
-        "--log-path",
-        str(target / "logs"),
-        "--select",
-        select,
-        "--exclude-resource-type",
-        "unit_test",
-        "--vars",
-        json.dumps({"as_of_date": "2026-03-03"}),
-    ]
-    env = {**os.environ, "LOOP_WAREHOUSE_PATH": str(settings.warehouse_path), "DBT_SEND_ANONYMOUS_USAGE_STATS": "false"}
+    only_data_tests = ("--select", select, "--exclude-resource-type", "unit_test")
+    command, env = transform.dbt_command(settings, "test", target, {"as_of_date": "2026-03-03"}, *only_data_tests)
     completed = subprocess.run(command, env=env, capture_output=True, text=True, check=False)
     assert (target / "run_results.json").exists(), completed.stdout[-2000:]
     results = json.loads((target / "run_results.json").read_text())["results"]
