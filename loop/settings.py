@@ -56,6 +56,16 @@ class Settings(BaseSettings):
         description="The business day's time zone (an IANA name such as America/Sao_Paulo): landing dates and "
         "cycle dates are days in it.",
     )
+    reporting_currency: str = Field(
+        "EUR",
+        description="The currency marts report money in (an ISO 4217 code): ad spend in other currencies is "
+        "converted with marketing/currency_rates, whose rates are units of this currency.",
+    )
+    ad_export_shapes: Path | None = Field(
+        None,
+        description="A TOML file of ad-platform export shapes that add to (or replace, by name) the shapes loop "
+        "ships (loop/landing/exports/ad_exports.toml).",
+    )
     dbt_threads: int = Field(2, ge=1, description="dbt threads for the model build.")
     airflow_port: int = Field(0, ge=0, le=65535, description="Embedded Airflow API port; 0 picks a free one.")
     lock_timeout_seconds: float = Field(
@@ -107,6 +117,17 @@ class Settings(BaseSettings):
             raise ValueError(
                 f"LOOP_TIMEZONE {value!r} is not a known IANA time zone; use a name such as UTC, Europe/Berlin or "
                 "America/Sao_Paulo."
+            )
+        return value
+
+    @field_validator("reporting_currency")
+    @classmethod
+    def _iso_currency(cls, value: str) -> str:
+        from loop.contracts.currencies import ISO_4217
+
+        if value not in ISO_4217:
+            raise ValueError(
+                f"LOOP_REPORTING_CURRENCY {value!r} is not an ISO 4217 currency code; use a code such as EUR or USD."
             )
         return value
 

@@ -204,15 +204,15 @@ def scorecard_extremes(settings: Settings, count: int = 3) -> tuple[list[dict[st
         return [], []
     con = open_reader(settings)
     try:
+        # one attribution model (first_touch: about the campaign of the customers' first session), with its reason
         columns = (
-            "scorecard_rank AS rank, campaign_id, channel, customers_acquired AS acquired, round(roas, 2) AS roas, "
-            "round(conversion_rate, 3) AS conversion, round(error_rate, 3) AS error_rate, nps, "
-            "promise_kept_score AS promise_kept"
+            "scorecard_rank AS rank, campaign_id, channel, round(attributed_customers, 1) AS acquired, "
+            "round(attributed_roas, 2) AS attributed_roas, round(promise_area_error_rate, 3) AS promise_area_errors, "
+            "round(nps) AS nps, promise_kept_score AS promise_kept, flag_reason"
         )
-        top = _rows(con, f"SELECT {columns} FROM cycle.campaign_scorecard ORDER BY scorecard_rank LIMIT ?", [count])
-        bottom = _rows(
-            con, f"SELECT {columns} FROM cycle.campaign_scorecard ORDER BY scorecard_rank DESC LIMIT ?", [count]
-        )
+        scorecard = "FROM cycle.campaign_scorecard WHERE model = 'first_touch'"
+        top = _rows(con, f"SELECT {columns} {scorecard} ORDER BY scorecard_rank LIMIT ?", [count])
+        bottom = _rows(con, f"SELECT {columns} {scorecard} ORDER BY scorecard_rank DESC LIMIT ?", [count])
         return top, bottom
     finally:
         con.close()

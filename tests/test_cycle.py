@@ -21,6 +21,7 @@ import pytest
 from loop import cycle, publish, quarantine
 from loop.errors import LoopError
 from loop.publish.reader import run_query
+from loop.sample.generator import CAMPAIGNS
 from loop.settings import PUBLISHED_PILLARS, Settings
 
 from . import cycle_world
@@ -38,6 +39,34 @@ def test_each_pillar_is_published_with_its_lineage(reference: Settings) -> None:
         current = publish.current(reference, pillar)
         assert current is not None and current.as_of == DAYS[-1]
         assert pillar in current.lineage and "experience" in current.lineage  # every mart here reads experience data
+
+
+def test_the_broken_promise_campaigns_are_at_the_bottom_of_the_scorecard_with_their_reason(
+    reference: Settings,
+) -> None:
+    """The generator's bad-journey campaigns land their visitors on a slow, failing page (the landing page is in
+    onboarding): under every attribution model they have the lowest promise-kept scores of the published scorecard,
+    are flagged, and their reason names their promise and onboarding."""
+    planted = {c.campaign_id: c.promise for c in CAMPAIGNS if c.bad_journey}
+    assert len(planted) == 2
+    rows = run_query(
+        reference,
+        "select model, campaign_id, promise_kept_score, scorecard_rank, flagged, flag_reason "
+        "from campaign_scorecard order by model, scorecard_rank",
+        limit=1000,
+    ).rows
+    models = sorted({row[0] for row in rows})
+    assert models == ["first_touch", "last_non_direct", "last_touch", "linear", "position_based"]
+    for model in models:
+        scored = [row for row in rows if row[0] == model and row[2] is not None]
+        assert len(scored) > len(planted) + 3, model
+        bottom = {row[1] for row in scored[-len(planted) :]}
+        assert bottom == set(planted), (model, [(row[1], row[2]) for row in scored])
+        for _, campaign_id, _, _, flagged, reason in (row for row in scored if row[1] in planted):
+            assert flagged and reason.startswith(f"promised '{planted[campaign_id]}'; "), (model, reason)
+            assert "of its customers' onboarding sessions" in reason, (model, reason)
+    flagged = {row[1] for row in rows if row[4]}
+    assert flagged >= set(planted) and len(flagged) < len({row[1] for row in rows})  # the flag singles some out
 
 
 def test_rerunning_an_earlier_day_keeps_current_at_the_newest_cycle(reference: Settings, tmp_path: Path) -> None:

@@ -12,13 +12,14 @@ from loop.contracts._source import RowRule, Source
 from loop.contracts.ad_performance import SOURCE as AD_PERFORMANCE
 from loop.contracts.campaigns import SOURCE as CAMPAIGNS
 from loop.contracts.consent import SOURCE as CONSENT
+from loop.contracts.currency_rates import SOURCE as CURRENCY_RATES
 from loop.contracts.events import SOURCE as EVENTS
 from loop.contracts.feedback import SOURCE as FEEDBACK
 from loop.contracts.releases import SOURCE as RELEASES
 from loop.contracts.touches import SOURCE as TOUCHES
 
 #: Every source, in landing order (the campaign catalog lands before anything that references it).
-SOURCES: tuple[Source, ...] = (CAMPAIGNS, AD_PERFORMANCE, TOUCHES, CONSENT, EVENTS, FEEDBACK, RELEASES)
+SOURCES: tuple[Source, ...] = (CAMPAIGNS, AD_PERFORMANCE, CURRENCY_RATES, TOUCHES, CONSENT, EVENTS, FEEDBACK, RELEASES)
 
 
 def sources_of(pillar: str) -> tuple[Source, ...]:

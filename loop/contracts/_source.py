@@ -39,6 +39,10 @@ class Source:
     references_campaign: bool = False
     """True when ``campaign_id`` must exist in the landed campaign catalog. A record whose campaign is not (yet)
     in the catalog is held in quarantine and released automatically when the catalog that names it lands."""
+    export_shapes: bool = False
+    """True when the source's files come in several export shapes (ad platforms' own CSV layouts): landing recognises
+    each file's shape from its header and maps its rows into the contract's fields before the checks
+    (:mod:`loop.landing.exports`)."""
     event_time: str | None = None
     """Field checked against the landing date's lookback window (late records)."""
     description: str = ""

@@ -97,13 +97,15 @@ def _check_each(
     last = f"_layer{len(layers) - 1}" if layers else "_staged"
     own_columns = ", ".join(f"_own{i}" for i in range(len(own)))
     carry = "".join(f"{quote_ident(column)}, " for column in staged.carry)
+    # The kind of a line reason that is not a reading problem (an export shape's mapping), when the staging has one.
+    line_kind = "_line_kind, " if staged.line_kinds else "NULL::VARCHAR AS _line_kind, "
     con.execute(
         f"""
         CREATE OR REPLACE TEMP TABLE _checked AS
         WITH _staged AS (
             {staged.query}
         {stages}), judged AS (
-            SELECT _row_number, _source_file, _partition_date, _line_reason, {carry}
+            SELECT _row_number, _source_file, _partition_date, _line_reason, {line_kind}{carry}
                    CASE WHEN _line_reason IS NULL THEN {reasons} END AS _contract_reason,
                    {typed}
             FROM {last}
@@ -116,14 +118,15 @@ def _check_each(
         SELECT _row_number, _source_file, _partition_date,
                coalesce(_line_reason, _contract_reason, _own_reason) AS _reason,
                CASE
+                   WHEN _line_kind IS NOT NULL AND _line_reason IS NOT NULL THEN _line_kind
                    WHEN starts_with(_line_reason, 'the file has no ') THEN 'missing_column'
                    WHEN _line_reason IS NOT NULL THEN 'malformed'
                    WHEN _contract_reason IS NOT NULL THEN 'contract'
                    ELSE _own_kind
                END AS _reason_kind,
                NULL::VARCHAR AS _duplicate_of,
-               * EXCLUDE (_row_number, _source_file, _partition_date, _line_reason, _contract_reason, _own_reason,
-                          _own_kind)
+               * EXCLUDE (_row_number, _source_file, _partition_date, _line_reason, _line_kind, _contract_reason,
+                          _own_reason, _own_kind)
         FROM owned
         """,
         compiler.params,

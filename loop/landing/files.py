@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import csv
 import hashlib
+import json
 import os
 import stat
 import time
@@ -24,9 +25,10 @@ from pathlib import Path
 from typing import Literal
 
 import duckdb
+import pandas as pd
 
 from loop.contracts import Source
-from loop.landing import checks, readers
+from loop.landing import checks, exports, readers
 from loop.landing.compile import ColumnPlan, Compiler, fetch_one, plan_fields, quote_ident
 from loop.settings import Settings
 
@@ -125,14 +127,21 @@ def land_file(
 
     plans = plan_fields(source.model)
     replaced = previous is not None and previous[1] != "set_aside"
+    # A wrong shapes config stops landing with its own error (no file is set aside for it).
+    shapes = exports.load_shapes(settings) if source.export_shapes else None
     try:
         # Reading fills connection-local staging tables, outside the transaction: a reader may try DuckDB's fast
         # path and fall back to Python when DuckDB refuses the file, which would abort a transaction.
         staged = None
         if problem is None:
             fmt = path.suffix.lstrip(".").lower()
-            stage = readers.stage_ndjson if fmt == "ndjson" else readers.stage_csv
-            staged = stage(con, path, plans, relative, partition_date, settings.max_record_bytes)
+            if fmt == "ndjson":
+                staged = readers.stage_ndjson(con, path, plans, relative, partition_date, settings.max_record_bytes)
+            else:
+                catalog = exports.catalog_names(con) if shapes is not None else None
+                staged = readers.stage_csv(
+                    con, path, plans, relative, partition_date, settings.max_record_bytes, shapes, catalog
+                )
     except readers.Unreadable as unreadable:
         problem = unreadable.reason
     except (duckdb.Error, OSError, UnicodeError, ValueError, csv.Error) as error:
@@ -147,7 +156,7 @@ def land_file(
                 replay_held(con, source, settings, run_id, duplicate_of=relative)
             return result
         checks.check_records(con, source, plans, settings, staged)
-        loaded, quarantined = _apply(con, source, plans, run_id, now, relative=relative)
+        loaded, quarantined = _apply(con, source, plans, run_id, now, relative=relative, shape=staged.shape)
         _record_drift(con, source, relative, partition_date, staged, run_id, now)
         result = FileLanding(
             source.name,
@@ -225,6 +234,7 @@ def _apply(
     *,
     replay: bool = False,
     relative: str | None = None,
+    shape: str | None = None,
 ) -> tuple[int, int]:
     """Write ``_checked``: valid records to raw (demoting later copies of their keys), the others to quarantine."""
     names = ", ".join(quote_ident(p.name) for p in plans)
@@ -272,12 +282,12 @@ def _apply(
     if not replay:
         con.execute(
             """INSERT INTO ops.quarantine (source, source_file, row_number, payload, reason, partition_date, run_id,
-                                           quarantined_at, reason_kind, duplicate_of)
+                                           quarantined_at, reason_kind, duplicate_of, export_shape)
                SELECT $source, _checked._source_file, _checked._row_number, _lines._payload, _reason,
-                      _checked._partition_date, $run_id, $now, _reason_kind, _duplicate_of
+                      _checked._partition_date, $run_id, $now, _reason_kind, _duplicate_of, $shape
                FROM _checked JOIN _lines USING (_row_number) WHERE _reason IS NOT NULL
                ORDER BY _checked._row_number""",
-            {"source": source.name, "run_id": run_id, "now": now},
+            {"source": source.name, "run_id": run_id, "now": now, "shape": shape},
         )
     counts = fetch_one(
         con.execute("SELECT count(*) FILTER (_reason IS NULL), count(*) FILTER (_reason IS NOT NULL) FROM _checked")
@@ -439,12 +449,15 @@ def replay_held(
             CREATE OR REPLACE TEMP TABLE _lines AS
             SELECT row_number() OVER (ORDER BY source_file, row_number) AS _seq, row_number AS _row_number,
                    source_file AS _source_file, partition_date AS _partition_date, payload AS _payload,
-                   CASE WHEN reason_kind = 'malformed' THEN reason END AS _line_reason
+                   CASE WHEN reason_kind = 'malformed' THEN reason END AS _line_reason,
+                   NULL::VARCHAR AS _line_kind, export_shape AS _export_shape
             FROM ops.quarantine WHERE {" AND ".join(where)}
             """,
             params,
         )
-        staged = readers.stage_json_incoming(plans, None, None)
+        if source.export_shapes:
+            _remap_held(con, exports.load_shapes(settings))
+        staged = readers.stage_json_incoming(plans, None, None, line_kinds=True)
         checks.check_records(con, source, plans, settings, staged)
         _apply(con, source, plans, run_id, now, replay=True)
         con.execute(
@@ -480,3 +493,63 @@ def replay_held(
         con.execute("ROLLBACK")
         raise
     return results
+
+
+def _remap_held(con: duckdb.DuckDBPyConnection, shapes: dict[str, exports.ExportShape]) -> None:
+    """Map held records of export shapes again (``_lines``), with the current shapes config and campaign catalog.
+
+    A held record keeps its file's own values (its payload: the file's header names and texts): each is mapped into
+    the contract's fields as its file was, so a campaign name the catalog now knows finds its campaign id. Records
+    that could not be read (``malformed``) and records held in the contract's own fields (isolated, or demoted
+    duplicates: no shape) are checked as they are.
+    """
+    rows = con.execute(
+        "SELECT _seq, _payload, _export_shape FROM _lines WHERE _export_shape IS NOT NULL AND _line_reason IS NULL"
+    ).fetchall()
+    if not rows:
+        return
+    catalog = exports.catalog_names(con)
+    mappings: dict[tuple[str, tuple[str, ...]], exports.HeaderMapping] = {}
+    updates: list[tuple[int, str, str | None, str | None]] = []
+    for seq, payload, shape_name in rows:
+        try:
+            values = json.loads(payload)
+        except (TypeError, ValueError):
+            values = None
+        shape = shapes.get(str(shape_name))
+        if not isinstance(values, dict) or shape is None:
+            reason = (
+                f"its export shape {shape_name!r} is not configured any more (LOOP_AD_EXPORT_SHAPES)"
+                if shape is None
+                else "its held payload is not a JSON object"
+            )
+            updates.append((int(seq), "{}", reason, "contract"))
+            continue
+        row = {str(k): "" if v is None else str(v) for k, v in values.items()}
+        key = (shape.name, tuple(row))
+        mapping = mappings.get(key) or mappings.setdefault(key, exports.HeaderMapping.of(shape, list(row)))
+        if mapping.missing_required:
+            names = ", ".join(f"'{m}'" for m in mapping.missing_required)
+            plural = "s" if len(mapping.missing_required) > 1 else ""
+            updates.append((int(seq), payload, f"the file has no {names} column{plural}", "missing_column"))
+            continue
+        mapped = mapping.map(row, catalog)
+        record = {k: v for k, v in mapped.values.items() if v is not None}
+        updates.append((int(seq), json.dumps(record, ensure_ascii=False), mapped.reason, mapped.kind))
+    frame = pd.DataFrame(
+        {
+            "_seq": pd.Series([u[0] for u in updates], dtype="int64"),
+            "_payload": pd.Series([u[1] for u in updates], dtype=object),
+            "_line_reason": pd.Series([u[2] for u in updates], dtype=object),
+            "_line_kind": pd.Series([u[3] for u in updates], dtype=object),
+        }
+    )
+    con.register("_remapped", frame)
+    con.execute(
+        """
+        UPDATE _lines SET _payload = r._payload::VARCHAR, _line_reason = r._line_reason::VARCHAR,
+                          _line_kind = r._line_kind::VARCHAR
+        FROM _remapped AS r WHERE _lines._seq = r._seq
+        """
+    )
+    con.unregister("_remapped")

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import codecs
 import csv
+import itertools
 import json
 import math
 import re
@@ -38,6 +39,7 @@ import duckdb
 import pandas as pd
 
 from loop.contracts.types import WHITESPACE
+from loop.landing import exports
 from loop.landing.compile import ColumnPlan, fetch_one, json_text, json_type_of, quote_ident, trimmed
 
 #: Bytes of a record's text kept in quarantine when the record is too large to keep whole.
@@ -75,6 +77,11 @@ class Staged:
     carry: tuple[str, ...] = ()
     """Columns of ``query`` the checks keep in ``_checked`` (a JSON staging: ``_seq``, ``_suspect`` and
     ``_unknown_keys``, for :func:`judge_suspects`)."""
+    line_kinds: bool = False
+    """True when ``query`` has ``_line_kind``: the kind of a ``_line_reason`` that is not a reading problem (an
+    export shape's mapping: a date, number or currency it cannot read, a campaign name the catalog lacks)."""
+    shape: str | None = None
+    """The export shape the file was recognised as (sources with export shapes)."""
 
 
 # ----------------------------------------------------------------------------------------------------------------
@@ -448,14 +455,17 @@ _NOT_BLANK = _whitespace_class(negate=True)
 _OBJECT_START = "^" + _whitespace_class() + "*\\{"
 
 
-def stage_json_incoming(plans: tuple[ColumnPlan, ...], source_file: str | None, partition_date: date | None) -> Staged:
+def stage_json_incoming(
+    plans: tuple[ColumnPlan, ...], source_file: str | None, partition_date: date | None, *, line_kinds: bool = False
+) -> Staged:
     """``_incoming`` over ``_lines`` whose payloads are JSON objects (NDJSON lines, replayed records), as a query the
     checks read in the same pass (the parsed records are never stored on their own).
 
     The query parses each line once: the contract's keys (as JSON), whether Python must judge the line
     (``_suspect``, see :func:`judge_suspects`) and the keys outside the contract (``_unknown_keys``, schema drift).
     ``source_file`` / ``partition_date`` are constants for a file; None when ``_lines`` carries them per row (a
-    replay of quarantined records from several files).
+    replay of quarantined records from several files). With ``line_kinds``, ``_lines`` has ``_line_kind`` too (a
+    replay of records mapped from an export shape).
     """
     values: list[str] = []
     picks: list[str] = []
@@ -496,9 +506,10 @@ def stage_json_incoming(plans: tuple[ColumnPlan, ...], source_file: str | None, 
     }
     if source_file is not None:
         params |= {"in_source_file": source_file, "in_partition_date": partition_date}
+    kind = "_line_kind, " if line_kinds else ""
     query = f"""
         WITH _read AS (
-            SELECT _seq, _row_number, {origin}, _line_reason, _payload,
+            SELECT _seq, _row_number, {origin}, _line_reason, {kind}_payload,
                    _line_reason IS NULL AND json_valid(_payload) AND regexp_matches(_payload, $in_object_start)
                        AS _object
             FROM _lines
@@ -510,7 +521,7 @@ def stage_json_incoming(plans: tuple[ColumnPlan, ...], source_file: str | None, 
         ), _nested AS (
             SELECT *{nested_keys} FROM _parsed
         ), _values AS (
-            SELECT _seq, _row_number, _source_file, _partition_date, _line_reason,
+            SELECT _seq, _row_number, _source_file, _partition_date, _line_reason, {kind}
                    _line_reason IS NULL
                        AND (NOT _object OR {suspect} OR coalesce({twice}, false))
                        AS _suspect,
@@ -518,11 +529,11 @@ def stage_json_incoming(plans: tuple[ColumnPlan, ...], source_file: str | None, 
                    {", ".join(values)}
             FROM _nested
         )
-        SELECT _seq, _row_number, _source_file, _partition_date, _line_reason, _suspect, _unknown_keys,
+        SELECT _seq, _row_number, _source_file, _partition_date, _line_reason, {kind}_suspect, _unknown_keys,
                {", ".join(picks)}
         FROM _values
     """
-    return Staged(query=query, params=params, carry=("_seq", "_suspect", "_unknown_keys"))
+    return Staged(query=query, params=params, carry=("_seq", "_suspect", "_unknown_keys"), line_kinds=line_kinds)
 
 
 def stage_ndjson(
@@ -610,16 +621,54 @@ def _csv_records(path: Path, limit: int) -> Iterator[_CsvRecord]:
         yield _CsvRecord(None, line, f"malformed CSV row: {problem}")
 
 
+def _head(records: Iterator[_CsvRecord], count: int) -> tuple[list[_CsvRecord], Iterator[_CsvRecord]]:
+    """The first ``count`` non-blank records, and the records iterator positioned after them."""
+    head: list[_CsvRecord] = []
+    for record in records:
+        if record.values == []:
+            continue  # blank lines are not records
+        head.append(record)
+        if len(head) >= count:
+            break
+    return head, records
+
+
 def stage_csv(
-    con: duckdb.DuckDBPyConnection, path: Path, plans: tuple[ColumnPlan, ...], relative: str, day: date, limit: int
+    con: duckdb.DuckDBPyConnection,
+    path: Path,
+    plans: tuple[ColumnPlan, ...],
+    relative: str,
+    day: date,
+    limit: int,
+    shapes: dict[str, exports.ExportShape] | None = None,
+    catalog: dict[str, list[str]] | None = None,
 ) -> Staged:
-    """Stage one CSV file: header row, comma separated, ``"`` quoting, any accepted encoding."""
+    """Stage one CSV file: header row, comma separated, ``"`` quoting, any accepted encoding.
+
+    With ``shapes`` (a source with export shapes), the file's shape is recognised from its header (and the lines
+    before it) and each row is mapped into the contract's fields (``catalog``: campaign name -> ids); a file of no
+    shape, or of two, is unreadable. The quarantine keeps each row's own values under its own header names.
+    """
     csv.field_size_limit(max(limit, 1 << 17))
     records = _csv_records(path, limit)
+    mapping: exports.HeaderMapping | None = None
+    if shapes is not None:
+        head, rest = _head(records, exports.HEAD_RECORDS)
+        unreadable = next((r for r in head if r.values is None), None)
+        found = exports.recognise(shapes, [r.values or [] for r in head]) if head else None
+        if isinstance(found, str):
+            if unreadable is not None:
+                raise Unreadable(f"its header row cannot be read ({unreadable.reason})")
+            raise Unreadable(found)
+        header_at = found[1] if found is not None else 0
+        records = itertools.chain(head[header_at:], rest)
+        if found is not None:
+            header_values = [name.strip(WHITESPACE) for name in head[header_at].values or []]
+            mapping = exports.HeaderMapping.of(found[0], header_values)
     header_record = next(records, None)
     while header_record is not None and header_record.values == []:
         header_record = next(records, None)  # blank lines before the header row
-    staged = Staged()
+    staged = Staged(shape=mapping.shape.name if mapping is not None else None, line_kinds=True)
     keys = [plan.key for plan in plans]
     if header_record is None or header_record.values is None:
         if header_record is not None:
@@ -631,27 +680,33 @@ def stage_csv(
     if duplicated:
         raise Unreadable(f"its header names {', '.join(repr(d) for d in duplicated)} more than once")
     position = {name: i for i, name in enumerate(header)}
-    # An empty file has no header to compare with the contract: nothing is missing from it.
-    missing = [key for key in keys if key not in position] if header_record is not None else []
-    required_missing = [plan.key for plan in plans if plan.required and plan.key not in position]
-    staged.missing_columns = missing
-    extra = [name for name in header if name and name not in keys]
+    if mapping is not None:
+        staged.missing_columns = list(mapping.missing_optional)
+        required_missing = list(mapping.missing_required)
+        extra = list(mapping.unmapped)
+    else:
+        # An empty file has no header to compare with the contract: nothing is missing from it.
+        missing = [key for key in keys if key not in position] if header_record is not None else []
+        required_missing = [plan.key for plan in plans if plan.required and plan.key not in position]
+        staged.missing_columns = missing
+        extra = [name for name in header if name and name not in keys]
     file_reason = None
     if required_missing and header_record is not None:
         hint = ""
         if len(header) == 1 and any(sep in header[0] for sep in (";", "\t", "|")):
             hint = " (is the file separated by something other than commas?)"
-        names = ", ".join(repr(m) for m in required_missing)
+        names = ", ".join(repr(m) if mapping is None else f"'{m}'" for m in required_missing)
         file_reason = f"the file has no {names} column{'s' if len(required_missing) > 1 else ''}{hint}"
 
-    columns: dict[str, list[str | None]] = {name: [] for name in ("_payload", "_line_reason", *keys)}
+    columns: dict[str, list[str | None]] = {name: [] for name in ("_payload", "_line_reason", "_line_kind", *keys)}
     numbers: list[int] = []
     extra_counts = dict.fromkeys(extra, 0)
+    specials = 3  # _payload, _line_reason, _line_kind
 
     def flush_into(first: bool) -> None:
         frame = pd.DataFrame({"_row_number": pd.Series(numbers, dtype="int64")})
         for i, values in enumerate(columns.values()):
-            name = ("_payload", "_line_reason")[i] if i < 2 else f"c{i - 2}"
+            name = ("_payload", "_line_reason", "_line_kind")[i] if i < specials else f"c{i - specials}"
             frame[name] = pd.Series(values, dtype=object)
         con.register("_csv_batch", frame)
         if first:
@@ -669,6 +724,8 @@ def stage_csv(
     for record in records:
         if record.values is not None and record.values == []:
             continue  # a blank line is not a record
+        if mapping is not None and record.values is not None and mapping.skips(record.values):
+            continue  # a footer total of the export: not a record
         row_number += 1
         numbers.append(row_number)
         if record.values is None or len(record.values) != len(header):
@@ -677,14 +734,23 @@ def stage_csv(
             )
             columns["_payload"].append(record.text)
             columns["_line_reason"].append(reason)
+            columns["_line_kind"].append(None)
             for key in keys:
                 columns[key].append(None)
         else:
             values = dict(zip(header, record.values, strict=True))
             columns["_payload"].append(json.dumps(values, ensure_ascii=False, separators=(",", ":")))
-            columns["_line_reason"].append(file_reason)
-            for key in keys:
-                columns[key].append(values.get(key))
+            if mapping is not None:
+                mapped = mapping.map(values, catalog or {})
+                columns["_line_reason"].append(file_reason or mapped.reason)
+                columns["_line_kind"].append(None if file_reason else mapped.kind)
+                for key in keys:
+                    columns[key].append(mapped.values.get(key))
+            else:
+                columns["_line_reason"].append(file_reason)
+                columns["_line_kind"].append(None)
+                for key in keys:
+                    columns[key].append(values.get(key))
             for name in extra:
                 if values.get(name, "").strip(WHITESPACE):
                     extra_counts[name] += 1
@@ -707,7 +773,7 @@ def stage_csv(
         f"""
         CREATE OR REPLACE TEMP TABLE _incoming AS
         SELECT _row_number, $source_file::VARCHAR AS _source_file, $partition_date::DATE AS _partition_date,
-               _line_reason, {", ".join(picks)}
+               _line_reason, _line_kind, {", ".join(picks)}
         FROM _csv_rows
         """,
         {"ws": WHITESPACE, "source_file": relative, "partition_date": day},

@@ -44,6 +44,7 @@ OPS_TABLES: dict[str, tuple[tuple[str, str], ...]] = {
         ("duplicate_of", "VARCHAR"),
         ("released_at", "TIMESTAMPTZ"),
         ("released_run_id", "VARCHAR"),
+        ("export_shape", "VARCHAR"),
     ),
     "ops.schema_drift": (
         ("source", "VARCHAR NOT NULL"),

@@ -67,12 +67,22 @@ from typing import IO, Any
 from loop.sample.actions import Actions, customer_index
 from loop.sample.profiles import Profile, profile
 
-BAD_KINDS = ("malformed_json", "wrong_type", "missing_field", "duplicate_id", "late_event", "unknown_campaign")
-SOURCES = ("campaigns", "ad_performance", "touches", "events", "feedback", "releases")
+BAD_KINDS = (
+    "malformed_json",
+    "wrong_type",
+    "missing_field",
+    "duplicate_id",
+    "late_event",
+    "unknown_campaign",
+    "bad_date",
+    "bad_currency",
+)
+SOURCES = ("campaigns", "ad_performance", "currency_rates", "touches", "events", "feedback", "releases")
 #: Where each source's day file goes: (pillar, extension).
 SOURCE_FILES = {
     "campaigns": ("marketing", "csv"),
     "ad_performance": ("marketing", "csv"),
+    "currency_rates": ("marketing", "csv"),
     "touches": ("marketing", "csv"),
     "events": ("experience", "ndjson"),
     "feedback": ("product", "ndjson"),
@@ -282,6 +292,20 @@ CAMPAIGNS: tuple[Campaign, ...] = (
     ),
 )
 CPC = {"paid_search": 1.2, "paid_social": 0.7, "display": 0.4, "affiliate": 0.9}
+#: Ad spend comes as the platforms export it: paid search as a Google Ads campaign report (file name, spend in EUR),
+#: paid social as a Meta Ads Manager export in BRL; the other channels in loop's generic CSV (part-0000.csv).
+PLATFORM_FILES = {"paid_search": "google-ads.csv", "paid_social": "meta-ads.csv"}
+GENERIC_AD_HEADER = "date,campaign_id,spend,currency,impressions,clicks"
+GOOGLE_HEADER = "Day,Campaign,Campaign ID,Currency code,Cost,Impr.,Clicks"
+META_HEADER = "Reporting starts,Reporting ends,Campaign name,Campaign ID,Amount spent (BRL),Impressions,Link clicks"
+
+
+def brl_rate(offset: int) -> float:
+    """EUR per BRL on the day ``offset`` of the period (no random draw: the story's draws never shift)."""
+    return round(0.16 + 0.001 * (offset % 5), 4)
+
+
+USD_RATE = 0.92  # EUR per USD, every day
 
 
 @dataclass(frozen=True)
@@ -441,7 +465,7 @@ class _DayFiles:
 
     def __init__(self, landing_dir: Path, day: date, state: _State, *, enabled: bool = True) -> None:
         self.landing_dir, self.day, self.state, self.enabled = landing_dir, day, state, enabled
-        self.handles: dict[str, IO[str]] = {}
+        self.handles: dict[tuple[str, str], IO[str]] = {}
 
     def planted(self, kind: str) -> None:
         """Count a planted bad record."""
@@ -449,20 +473,34 @@ class _DayFiles:
         if self.enabled:
             self.state.bad_written[kind] += 1
 
-    def write(self, pillar: str, source: str, ext: str, line: str, header: str | None = None) -> None:
+    def write(
+        self,
+        pillar: str,
+        source: str,
+        ext: str,
+        line: str,
+        header: str | None = None,
+        *,
+        name: str | None = None,
+        record: bool = True,
+    ) -> None:
+        """Write a line to the day's file of ``source`` (``part-0000.<ext>``, or ``name``); ``header`` (lines) opens
+        a new file; ``record=False`` for a line that is no record (an export's footer total)."""
         if not self.enabled:
             return
-        handle = self.handles.get(source)
+        file_name = name or f"part-0000.{ext}"
+        handle = self.handles.get((source, file_name))
         if handle is None:
             folder = self.landing_dir / pillar / source / f"date={self.day.isoformat()}"
             folder.mkdir(parents=True, exist_ok=True)
-            handle = (folder / f"part-0000.{ext}").open("w", encoding="utf-8", newline="", buffering=1 << 20)
+            handle = (folder / file_name).open("w", encoding="utf-8", newline="", buffering=1 << 20)
             if header:
                 handle.write(header + "\n")
-            self.handles[source] = handle
+            self.handles[(source, file_name)] = handle
             self.state.files += 1
         handle.write(line + "\n")
-        self.state.records[source] += 1
+        if record:
+            self.state.records[source] += 1
 
     def close(self) -> None:
         for handle in self.handles.values():
@@ -471,11 +509,13 @@ class _DayFiles:
             return
         # A day written again (other actions, e.g. after a failed cycle of ``loop demo``) may no longer have a file
         # of some source: the generator's file of an earlier run must not stay behind.
-        for source, (pillar, ext) in SOURCE_FILES.items():
-            if source in self.handles:
+        files = [(source, pillar, f"part-0000.{ext}") for source, (pillar, ext) in SOURCE_FILES.items()]
+        files += [("ad_performance", "marketing", name) for name in PLATFORM_FILES.values()]
+        for source, pillar, file_name in files:
+            if (source, file_name) in self.handles:
                 continue
             folder = self.landing_dir / pillar / source / f"date={self.day.isoformat()}"
-            stale = folder / f"part-0000.{ext}"
+            stale = folder / file_name
             if stale.is_file() and not stale.is_symlink():
                 stale.unlink()
                 with contextlib.suppress(OSError):
@@ -950,8 +990,14 @@ class _Generator:
         files.planted(kind)
 
     def _ad_performance(self, files: _DayFiles, day: date, offset: int) -> None:
+        """The day's ad spend as the platforms export it (see PLATFORM_FILES), and the day's currency rates.
+
+        The random draws are the same, in the same order, whatever the shapes: only how each row is written differs.
+        """
         rng = self.rng
-        header = _header("ad_performance")
+        brl = brl_rate(offset)
+        header = GENERIC_AD_HEADER
+        google: list[tuple[str, int, float, int, int]] = []  # name, platform id, spend, impressions, clicks
         for campaign in CAMPAIGNS:
             if not campaign.paid or not self._active(campaign, offset):
                 continue
@@ -959,8 +1005,18 @@ class _Generator:
             clicks = int(sessions * rng.uniform(1.1, 1.6)) + rng.randint(0, 3)
             impressions = clicks * rng.randint(40, 120) + rng.randint(100, 900)
             spend = round(clicks * CPC[campaign.channel] * rng.uniform(0.8, 1.2), 2)
-            row: list[object] = [day.isoformat(), campaign.campaign_id, f"{spend:.2f}", "EUR", impressions, clicks]
-            files.write("marketing", "ad_performance", "csv", _csv(row), header)
+            platform_id = 17_000_000 + CAMPAIGNS.index(campaign)
+            if campaign.channel == "paid_search":
+                google.append((campaign.name, platform_id, spend, impressions, clicks))
+            elif campaign.channel == "paid_social":
+                row: list[object] = [day.isoformat(), day.isoformat(), campaign.name, 23_850_000 + platform_id % 100]
+                row += [f"{round(spend / brl, 2):.2f}", impressions, clicks]
+                files.write(
+                    "marketing", "ad_performance", "csv", _csv(row), META_HEADER, name=PLATFORM_FILES["paid_social"]
+                )
+            else:
+                row = [day.isoformat(), campaign.campaign_id, f"{spend:.2f}", "EUR", impressions, clicks]
+                files.write("marketing", "ad_performance", "csv", _csv(row), header)
         first_bad_day = offset == 0 and self.state.bad_fraction > 0
         if first_bad_day or self._is_bad():
             row = [day.isoformat(), f"cmp_unknown_{rng.randint(1, 9)}", "12.00", "EUR", 1000, 10]
@@ -970,6 +1026,43 @@ class _Generator:
             row = [day.isoformat(), CAMPAIGNS[0].campaign_id, "€12", "EUR", "12k", 10]
             files.write("marketing", "ad_performance", "csv", _csv(row), header)
             files.planted("wrong_type")
+        # Bad rows of the export shapes, on the first day and every seventh (no random draw).
+        planted = self.state.bad_fraction > 0 and offset % 7 == 0
+        google_file = PLATFORM_FILES["paid_search"]
+        preamble = (
+            _csv(["Campaign report"])
+            + "\n"
+            + _csv([f"{day:%B} {day.day}, {day.year} - {day:%B} {day.day}, {day.year}"])
+        )
+        google_header = preamble + "\n" + GOOGLE_HEADER
+        for name, platform_id, spend, impressions, clicks in google:
+            files.write(
+                "marketing",
+                "ad_performance",
+                "csv",
+                _csv([day.isoformat(), name, platform_id, "EUR", f"{spend:,.2f}", f"{impressions:,}", clicks]),
+                google_header,
+                name=google_file,
+            )
+        if planted and google:
+            name = google[0][0]
+            bad_day = [day.strftime("%d/%m/%Y"), name, 17_000_000, "EUR", "1.00", "10", 1]
+            files.write("marketing", "ad_performance", "csv", _csv(bad_day), google_header, name=google_file)
+            files.planted("bad_date")
+            bad_code = [day.isoformat(), name, 17_000_000, "EUX", "1.00", "10", 1]
+            files.write("marketing", "ad_performance", "csv", _csv(bad_code), google_header, name=google_file)
+            files.planted("bad_currency")
+        if google:
+            total = sum(spend for _, _, spend, _, _ in google)
+            footer = ["Total: Campaigns", "", "", "", f"{total:,.2f}", "", ""]
+            files.write(
+                "marketing", "ad_performance", "csv", _csv(footer), google_header, name=google_file, record=False
+            )
+        rates_header = _header("currency_rates")
+        files.write("marketing", "currency_rates", "csv", _csv([day.isoformat(), "BRL", f"{brl:.4f}"]), rates_header)
+        files.write(
+            "marketing", "currency_rates", "csv", _csv([day.isoformat(), "USD", f"{USD_RATE:.4f}"]), rates_header
+        )
 
     def finish(self) -> None:
         # Events that spilled past the last day are dropped: they belong to a day outside the period.

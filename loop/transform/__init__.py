@@ -101,6 +101,7 @@ def build(settings: Settings, as_of: date, *, unit_tests: bool = False, full_ref
         "business_timezone": settings.timezone,
         "holdout_share": settings.holdout_share,
         "holdout_seed": settings.holdout_seed,
+        "reporting_currency": settings.reporting_currency,
     }
     options = ["--threads", str(settings.dbt_threads)]
     if not unit_tests:

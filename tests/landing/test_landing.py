@@ -62,7 +62,7 @@ def test_every_bad_kind_has_a_readable_reason(landed_fixture: Settings) -> None:
     assert 8 not in events and 11 not in events
 
     ads = _reasons(landed_fixture, "ad_performance")
-    assert ads[2].startswith("duplicate date + campaign_id 2026-03-02/cmp_spring")
+    assert ads[2].startswith("duplicate date + campaign_id + platform 2026-03-02/cmp_spring/generic")
     held = ": not in the campaign catalog (held until a catalog that names it lands)"
     assert ads[3] == "unknown campaign_id cmp_unknown_7" + held
     assert ads[4] == "malformed CSV row: expected 6 columns, found 7"

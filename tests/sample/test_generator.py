@@ -54,6 +54,7 @@ def test_layout_follows_the_landing_spec(sample) -> None:  # type: ignore[no-unt
     assert sources == {
         ("marketing", "campaigns"),
         ("marketing", "ad_performance"),
+        ("marketing", "currency_rates"),
         ("marketing", "touches"),
         ("experience", "events"),
         ("product", "feedback"),

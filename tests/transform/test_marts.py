@@ -26,7 +26,7 @@ ORDER = {
     "customer_experience": "customer_id",
     "feedback": "feedback_id",
     "nps_by_area_version": "product_area, product_version",
-    "campaign_scorecard": "scorecard_rank",
+    "campaign_scorecard": "model, scorecard_rank",
     "conversion_credits": "conversion_id, model, touched_at, touch_id",
     "campaign_attribution": "campaign_id nulls last, model",
 }
@@ -91,7 +91,8 @@ def test_figures_worked_out_by_hand(built) -> None:  # type: ignore[no-untyped-d
     settings, _ = built
     with connect(settings, write=False) as con:
         scorecard = con.execute(
-            "SELECT campaign_id, promise_kept_score, scorecard_rank FROM main.campaign_scorecard ORDER BY 3"
+            "SELECT campaign_id, promise_kept_score, scorecard_rank FROM main.campaign_scorecard "
+            "WHERE model = 'first_touch' ORDER BY 3"
         ).fetchall()
         cus_1 = con.execute(
             "SELECT sessions, avg_latency_ms, p95_latency_ms, error_rate, revenue FROM main.customer_experience "
@@ -110,13 +111,15 @@ def test_figures_worked_out_by_hand(built) -> None:  # type: ignore[no-untyped-d
         ).fetchone()
         nps = con.execute("SELECT nps FROM main.nps_by_area_version ORDER BY product_area").fetchall()
         performance = con.execute(
-            "SELECT spend, clicks, customers_acquired, cac, roas FROM main.campaign_performance "
+            "SELECT spend, clicks, customers_acquired, cac, session_roas FROM main.campaign_performance "
             "WHERE campaign_id = 'cmp_a'"
         ).fetchone()
     assert unknown_utm == (1,)  # a UTM campaign that is not in the catalog stays unattributed
-    # cmp_a: 100 * (0.3 * 1 + 0.3 * (1 - 0) + 0.2 * (3000 - 633.3) / 2500 + 0.2 * (100 + 100) / 200) = 98.9
-    # cmp_mail: nps 0 (one passive) -> 100 * (0.3 + 0.3 + 0.2 * 1 + 0.2 * 0.5) = 90.0; cmp_b: all zero.
-    assert scorecard == [("cmp_a", 98.9, 1), ("cmp_mail", 90.0, 2), ("cmp_b", 0.0, 3)]
+    # The fixture's catalog names no promise areas: each campaign is judged on its landing area (onboarding).
+    # cmp_a: no error, nothing slow, p95 400 ms, no drop-off, NPS 100 -> 100 * (0.25 + 0.25 + 0.1 + 0.2 + 0.2) = 100;
+    # cmp_mail: the same with NPS 0 (one passive) -> 100 - 0.2 * 50 = 90.0; cmp_b: its landing page took 5000 ms
+    # (slow share 1, latency score 0) and NPS -100 -> 100 * (0.25 + 0 + 0 + 0.2 + 0) = 45.0.
+    assert scorecard == [("cmp_a", 100.0, 1), ("cmp_mail", 90.0, 2), ("cmp_b", 45.0, 3)]
     # Two sessions (a 9-hour gap); latencies 400, 1200, 300: mean 633.3, p95 = 400 + 0.9 * 800 = 1120.
     assert cus_1 is not None and cus_1[:4] == (2, 633.3, 1120.0, 0.0) and float(cus_1[4]) == 80.0
     # 23:50 -> 00:08 crosses midnight in one session; the anonymous events before identify are stitched.
@@ -135,7 +138,8 @@ def test_cycle_date_excludes_later_partitions(tmp_path: Path) -> None:
     transform.build(settings, date(2026, 3, 2))
     with connect(settings, write=False) as con:
         row = con.execute(
-            "SELECT spend, purchases, revenue FROM main.campaign_performance WHERE campaign_id = 'cmp_a'"
+            "SELECT spend, session_purchases, session_revenue FROM main.campaign_performance "
+            "WHERE campaign_id = 'cmp_a'"
         ).fetchone()
         feedback = con.execute("SELECT count(*) FROM main.feedback").fetchone()
     assert row is not None and (float(row[0]), row[1], float(row[2])) == (100.0, 0, 0.0)

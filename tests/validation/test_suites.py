@@ -145,8 +145,10 @@ def test_read_frames_reads_the_lineage_marts_the_frames_join(fixture_settings: S
         "actions",
         "action_outcomes",
         "customer_360",
+        "joint_kpis",
     }
-    assert set(frames) == cycle_tables | {"campaign_performance", "customer_experience", "feedback"}
+    lineage = {"campaign_performance", "campaign_attribution", "customer_experience", "feedback"}
+    assert set(frames) == cycle_tables | lineage
     assert list(frames["campaign_scorecard"].columns) == [c.name for c in catalog.mart("campaign_scorecard").columns]
 
 
@@ -236,6 +238,10 @@ def _a_customer_session_lost(f: Marts) -> None:
     f["sessions"] = sessions.drop(index=_first_with(sessions, "customer_id")).reset_index(drop=True)
 
 
+def _a_scorecard_row_lost(f: Marts) -> None:
+    f["campaign_scorecard"] = f["campaign_scorecard"].iloc[1:].reset_index(drop=True)
+
+
 def _an_area_version_lost(f: Marts) -> None:
     f["nps_by_area_version"] = f["nps_by_area_version"].iloc[1:].reset_index(drop=True)
 
@@ -268,7 +274,7 @@ def _unmeasured_action(f: Marts) -> None:
 
 
 def _column_dropped(f: Marts) -> None:
-    f["campaign_performance"] = f["campaign_performance"].drop(columns=["revenue"])
+    f["campaign_performance"] = f["campaign_performance"].drop(columns=["session_revenue"])
 
 
 def _column_added(f: Marts) -> None:
@@ -327,10 +333,10 @@ PLANTED = [
     Planted(
         "revenue_in_cents",
         "marketing",
-        _scale("campaign_performance", "roas", 100),
+        _scale("campaign_performance", "session_roas", 100),
         "campaign_performance",
         "expect_column_max_to_be_between",
-        "roas",
+        "session_roas",
         on_sample=True,
     ),
     Planted(
@@ -345,7 +351,7 @@ PLANTED = [
     Planted(
         "campaign_revenue_drift",
         "marketing",
-        _bump("campaign_performance", "revenue", 5),
+        _bump("campaign_performance", "session_revenue", 5),
         "campaign_performance",
         PAIR,
         "reported_revenue_cents",
@@ -655,22 +661,30 @@ PLANTED = [
         "matches_campaign_performance",
     ),
     Planted(
-        "scorecard_acquired_drift",
+        "scorecard_model_lost",
         "cycle",
-        _bump("campaign_scorecard", "customers_acquired"),
+        _a_scorecard_row_lost,
         "campaign_scorecard",
         PAIR,
-        "scorecard_acquired",
+        "scorecard_rows",
         "matches_campaign_performance",
     ),
     Planted(
-        "scorecard_sessions_drift",
+        "scorecard_revenue_recomputed",
         "cycle",
-        _bump("campaign_scorecard", "sessions"),
+        _bump("campaign_scorecard", "attributed_revenue", 5),
         "campaign_scorecard",
         PAIR,
-        "scorecard_sessions",
-        "matches_customer_experience",
+        "scorecard_revenue",
+        "matches_campaign_attribution",
+    ),
+    Planted(
+        "every_campaign_flagged",
+        "cycle",
+        _set("campaign_scorecard", "flagged", True),
+        "campaign_scorecard",
+        MEAN,
+        "flagged",
     ),
     Planted(
         "audience_size_drift",
@@ -699,15 +713,6 @@ PLANTED = [
         "action_cohort",
         "cohorts_match_actions",
     ),
-    Planted(
-        "scorecard_responses_drift",
-        "cycle",
-        _bump("campaign_scorecard", "feedback_responses", 2),
-        "campaign_scorecard",
-        PAIR,
-        "scorecard_responses",
-        "matches_feedback",
-    ),
 ]
 
 
@@ -730,6 +735,43 @@ PLANTED += [
         PAIR,
         "c360_feedback",
         "customer_360_counts_the_feedback",
+    ),
+    Planted(
+        "attribution_week_empty",
+        "marketing",
+        _empty("campaign_attribution_weekly"),
+        "campaign_attribution_weekly",
+        ROWS,
+        None,
+    ),
+    Planted(
+        "attribution_week_counted_twice",
+        "marketing",
+        _bump("campaign_attribution_weekly", "attributed_purchases"),
+        "campaign_attribution_weekly",
+        PAIR,
+        "weekly_purchases",
+        "weeks_add_up_to_campaign_attribution",
+    ),
+    Planted("campaign_pacing_empty", "marketing", _empty("campaign_pacing"), "campaign_pacing", ROWS, None),
+    Planted(
+        "pacing_loses_a_spend_day",
+        "marketing",
+        _bump("campaign_pacing", "spend", 5),
+        "campaign_pacing",
+        PAIR,
+        "pacing_spend_cents",
+        "pacing_spend_matches_campaign_performance",
+    ),
+    Planted("joint_kpis_empty", "cycle", _empty("joint_kpis"), "joint_kpis", ROWS, None),
+    Planted(
+        "joint_kpis_count_a_session_twice",
+        "cycle",
+        _bump("joint_kpis", "sessions"),
+        "joint_kpis",
+        PAIR,
+        "joint_sessions",
+        "joint_kpis_add_up_to_customer_360",
     ),
 ]
 
@@ -819,16 +861,17 @@ def test_a_missing_lineage_table_fails_the_frames_that_join_it(marts: Marts, tmp
     failed_frames = {o.frame for o in outcome.failures()}
     assert failed_frames == {
         "matches_campaign_performance",
-        "matches_customer_experience",
-        "matches_feedback",
+        "matches_campaign_attribution",
         "lookalike_seed_ordered_without_errors",
         "cohorts_match_actions",
         "customer_360_matches_customer_experience",
         "customer_360_counts_the_feedback",
-        None,  # action_outcomes and customer_360 themselves are missing
+        "joint_kpis_add_up_to_customer_360",
+        None,  # action_outcomes, customer_360 and joint_kpis themselves are missing
     }
     assert all(
-        "read_frames" in o.observed or o.table in ("action_outcomes", "customer_360") for o in outcome.failures()
+        "read_frames" in o.observed or o.table in ("action_outcomes", "customer_360", "joint_kpis")
+        for o in outcome.failures()
     )
 
 

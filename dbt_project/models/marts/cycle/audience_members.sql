@@ -144,7 +144,11 @@ best_campaign as (
         promise_kept_score,
         scorecard_rank
     from {{ ref('campaign_scorecard') }}
-    where customers_acquired >= {{ var('lookalike_min_customers') }} and promise_kept_score is not null
+    -- first_touch: the customers it credits are about those whose first session came from the campaign
+    where
+        model = 'first_touch'
+        and attributed_customers >= {{ var('lookalike_min_customers') }}
+        and promise_kept_score is not null
     order by scorecard_rank
     limit 1
 

@@ -36,9 +36,9 @@ campaign_sessions as (
     select
         campaign_id,
         count(*) as sessions,
-        count(*) filter (where signed_up) as signups,
-        sum(orders) as purchases,
-        sum(revenue) as revenue
+        count(*) filter (where signed_up) as session_sign_ups,
+        sum(orders) as session_purchases,
+        sum(revenue) as session_revenue
 
     from {{ ref('int_sessions') }}
     where campaign_id is not null
@@ -75,9 +75,9 @@ joined as (
         coalesce(touches.touches_sent, 0) as touches_sent,
         coalesce(touches.touches_clicked, 0) as touches_clicked,
         coalesce(campaign_sessions.sessions, 0) as sessions,
-        coalesce(campaign_sessions.signups, 0) as signups,
-        cast(coalesce(campaign_sessions.purchases, 0) as bigint) as purchases,
-        cast(coalesce(campaign_sessions.revenue, 0) as decimal(18, 2)) as revenue,
+        coalesce(campaign_sessions.session_sign_ups, 0) as session_sign_ups,
+        cast(coalesce(campaign_sessions.session_purchases, 0) as bigint) as session_purchases,
+        cast(coalesce(campaign_sessions.session_revenue, 0) as decimal(18, 2)) as session_revenue,
         coalesce(acquired.customers_acquired, 0) as customers_acquired
 
     from campaigns
@@ -92,6 +92,6 @@ select
     *,
     round(clicks / nullif(impressions, 0), 4) as ctr,
     round(spend / nullif(customers_acquired, 0), 2) as cac,
-    round(revenue / nullif(spend, 0), 4) as roas
+    round(session_revenue / nullif(spend, 0), 4) as session_roas
 
 from joined

@@ -9,24 +9,69 @@
 -- Credits are doubles and never rounded; revenue_credit = credit * the conversion's revenue, so per conversion and
 -- model the credits sum to 1 and the revenue credits to the revenue (test credits_reconcile). A conversion without a
 -- touch in the window is direct / none: one row per model without a touch, credit 1 (counted, never lost).
+--
+-- Incremental (macros/attribution/incremental_attribution.sql): a build recomputes only the conversions of the
+-- customers whose touches or conversions changed (int_attribution_scope), from the earliest change on, and
+-- replaces their credit rows from then on (custom strategy `reattribute`); everything when the lookback, the channel
+-- groups or the campaign catalog changed. `loop run --full-refresh` recomputes every conversion.
+--
+-- One pass over the (conversion, touch) pairs: the path order, its length and its last non-direct touch are window
+-- functions over each conversion's touches (no framed window), and each pair yields only the models crediting it
+-- (no cross join with every model then a filter).
+-- depends_on: {{ ref('int_attribution_scope') }}
+
+{{ config(
+    materialized='incremental',
+    incremental_strategy='reattribute',
+    reattribute_column='converted_at',
+    on_schema_change='fail',
+    post_hook="{{ record_attribution_build() }}",
+) }}
+
+{%- set redo = attribution_redo() %}
+{%- set lookback = "to_hours(24 * " ~ var('attribution_lookback_days') ~ ")" %}
 
 with
 
+{% if redo == 'scope' %}
+
+    attribution_scope as (  -- noqa: ST03
+
+        {{ attribution_pending_scope() }}
+
+    ),
+
+{% endif %}
+
 conversions as (
 
-    select * from {{ ref('int_conversions') }}
+    -- numbered: a path is a window partition, and an integer partition key sorts much faster than the id
+    select
+        conversions.*,
+        row_number() over () as conversion_number
+
+    from {{ ref('int_conversions') }} as conversions
+    {% if redo == 'scope' %}
+        inner join attribution_scope
+            on
+                conversions.customer_id = attribution_scope.customer_id
+                and conversions.converted_at >= attribution_scope.reattribute_from
+    {% endif %}
 
 ),
 
 touches as (
 
-    select * from {{ ref('int_touches') }}
+    -- the touches those conversions' windows can reach
+    select touches.*
 
-),
-
-attribution_models as (
-
-    {{ attribution_models() }}
+    from {{ ref('int_touches') }} as touches
+    {% if redo == 'scope' %}
+        inner join attribution_scope
+            on
+                touches.customer_id = attribution_scope.customer_id
+                and touches.touched_at >= attribution_scope.reattribute_from - {{ lookback }}
+    {% endif %}
 
 ),
 
@@ -44,9 +89,16 @@ paths as (
         touches.touch_kind,
         touches.campaign_id,
         case when touches.touch_id is null then '(direct) / (none)' else touches.channel end as channel,
-        touches.is_direct,
-        row_number() over path_order as touch_position,
-        count(touches.touch_id) over (partition by conversions.conversion_id) as path_length
+        row_number() over (
+            partition by conversions.conversion_number order by touches.touched_at, touches.touch_id
+        ) as touch_position,
+        count(touches.touch_id) over whole_path as path_length,
+        -- the last touch whose channel is not Direct, in path order (null: every touch is Direct)
+        struct_extract(
+            max({ 'touched_at': touches.touched_at, 'touch_id': touches.touch_id })
+            filter (where not touches.is_direct) over whole_path,
+            'touch_id'
+        ) as last_non_direct_touch_id
 
     from conversions
     left join touches
@@ -54,19 +106,34 @@ paths as (
             conversions.customer_id = touches.customer_id
             and touches.touched_at <= conversions.converted_at
             -- whole days of 24 hours, whatever the session time zone
-            and touches.touched_at >= conversions.converted_at - to_hours(24 * {{ var('attribution_lookback_days') }})
-    window path_order as (partition by conversions.conversion_id order by touches.touched_at, touches.touch_id)
+            and touches.touched_at >= conversions.converted_at - {{ lookback }}
+    window whole_path as (partition by conversions.conversion_number)
 
 ),
 
-positioned as (
+modelled as (
 
+    -- the models crediting each row: all of them for direct / none; linear and position-based credit every touch,
+    -- the others one touch each
     select
         *,
-        coalesce(
-            max(case when not is_direct then touch_position end) over (partition by conversion_id),
-            path_length
-        ) as last_non_direct_position
+        unnest(
+            case
+                when path_length = 0 then {{ attribution_model_names() | list }}
+                else list_concat(
+                    case when touch_position = 1 then ['first_touch'] else [] end,
+                    case when touch_position = path_length then ['last_touch'] else [] end,
+                    case
+                        when
+                            touch_id = last_non_direct_touch_id
+                            or (last_non_direct_touch_id is null and touch_position = path_length)
+                            then ['last_non_direct']
+                        else []
+                    end,
+                    ['linear', 'position_based']
+                )
+            end
+        ) as model  -- noqa: RF04
 
     from paths
 
@@ -75,28 +142,22 @@ positioned as (
 credited as (
 
     select
-        positioned.*,
-        attribution_models.model,
+        *,
         case
-            when positioned.path_length = 0 then cast(1 as double)
-            when attribution_models.model = 'first_touch' then cast(positioned.touch_position = 1 as double)
-            when attribution_models.model = 'last_touch'
-                then cast(positioned.touch_position = positioned.path_length as double)
-            when attribution_models.model = 'last_non_direct'
-                then cast(positioned.touch_position = positioned.last_non_direct_position as double)
-            when attribution_models.model = 'linear' then cast(1 as double) / positioned.path_length
-            when attribution_models.model = 'position_based'
+            when path_length = 0 then cast(1 as double)
+            when model in ('first_touch', 'last_touch', 'last_non_direct') then cast(1 as double)
+            when model = 'linear' then cast(1 as double) / path_length
+            when model = 'position_based'
                 then
                     case
-                        when positioned.path_length = 1 then cast(1 as double)
-                        when positioned.path_length = 2 then cast(0.5 as double)
-                        when positioned.touch_position in (1, positioned.path_length) then cast(0.4 as double)
-                        else cast(0.2 as double) / (positioned.path_length - 2)
+                        when path_length = 1 then cast(1 as double)
+                        when path_length = 2 then cast(0.5 as double)
+                        when touch_position in (1, path_length) then cast(0.4 as double)
+                        else cast(0.2 as double) / (path_length - 2)
                     end
         end as credit
 
-    from positioned
-    cross join attribution_models
+    from modelled
 
 )
 
@@ -116,4 +177,3 @@ select
     revenue
 
 from credited
-where credit > 0
