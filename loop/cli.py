@@ -233,7 +233,7 @@ def print_summary(settings: Settings, start: date, end: date, runs: list[Any]) -
     console.print(_table(status.publications, "Published datasets (current versions)"))
     console.print(
         f"Published datasets: {settings.published_dir}/<pillar>/manifest.json (Parquet). Query them with\n"
-        '  loop query "select * from campaign_scorecard where model = \'first_touch\' order by scorecard_rank"\n'
+        "  loop query \"select * from campaign_scorecard where model = 'first_touch' order by scorecard_rank\"\n"
         "  loop export cycle --format csv --out ./exports     |   loop status"
     )
 
