@@ -140,11 +140,13 @@ def _ensure_sources(settings: Settings) -> None:
     """The dbt sources that landing does not create (the loop's own actions) exist before dbt reads them."""
     from loop.activate.actions import ensure_action_tables
     from loop.landing.schema import ensure_tables
+    from loop.text.store import ensure_text_table
     from loop.warehouse import connect
 
     with connect(settings, write=True) as con:
         ensure_tables(con)
         ensure_action_tables(con)
+        ensure_text_table(con)
 
 
 def _last_lines(text: str, count: int = 5) -> str:

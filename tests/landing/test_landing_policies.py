@@ -100,23 +100,28 @@ def test_extra_columns_and_keys_are_drift_and_never_break_landing(settings: Sett
         settings,
         "product/feedback/date=2026-03-02/app.ndjson",
         '{"feedback_id":"f3","kind":"ticket","customer_id":"cus_3","submitted_at":"2026-03-02T12:00:00Z",'
-        '"product_area":"billing","product_version":"2.3.0","text":"help","channel":"app","meta":{"x":1}}\n',
+        '"product_area":"billing","product_version":"2.3.0","text":"help","device":"app","meta":{"x":1}}\n',
     )
     results = land_pillar(settings, "product", DAY)
     assert [(r.file.rsplit("/", 1)[1], r.status, r.rows_loaded, r.rows_quarantined) for r in results] == [
         ("app.ndjson", "landed", 1, 0),
         ("survey.csv", "landed", 2, 0),
     ]
-    assert [r.new_columns for r in results] == [("channel", "meta"), ('agent"s', "locale")]
+    assert [r.new_columns for r in results] == [("device", "meta"), ('agent"s', "locale")]
     with connect(settings, write=False) as con:
         drift = con.execute(
             "SELECT source_file, column_name, change, records FROM ops.schema_drift ORDER BY ALL"
         ).fetchall()
     assert drift == [
-        ("product/feedback/date=2026-03-02/app.ndjson", "channel", "new", 1),
+        ("product/feedback/date=2026-03-02/app.ndjson", "device", "new", 1),
         ("product/feedback/date=2026-03-02/app.ndjson", "meta", "new", 1),
         ("product/feedback/date=2026-03-02/survey.csv", 'agent"s', "new", 1),
+        ("product/feedback/date=2026-03-02/survey.csv", "channel", "missing", 2),
+        ("product/feedback/date=2026-03-02/survey.csv", "first_reply_at", "missing", 2),
         ("product/feedback/date=2026-03-02/survey.csv", "locale", "new", 1),
+        ("product/feedback/date=2026-03-02/survey.csv", "resolved_at", "missing", 2),
+        ("product/feedback/date=2026-03-02/survey.csv", "ticket_status", "missing", 2),
+        ("product/feedback/date=2026-03-02/survey.csv", "votes", "missing", 2),
     ]
 
 
