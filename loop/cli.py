@@ -7,7 +7,7 @@ loop run          run daily cycles through Airflow (embedded: SQLite + LocalExec
 loop status       each cycle's outcome and durations, rows per source, drift, validation, publications
 loop quarantine   list, explain and replay quarantined records
 loop query        read-only SQL on the published marts, printed as a table
-loop export       a pillar's published dataset to Parquet or CSV, or the audiences for a destination
+loop export       a pillar's published dataset to Parquet or CSV, a filtered feedback pull, or the audiences
 loop collect      receive events from the Segment and RudderStack SDKs over HTTP into the landing folder
 ```
 Errors are printed as one sentence; ``--debug`` shows the traceback.
@@ -322,6 +322,14 @@ def cmd_export(args: argparse.Namespace, settings: Settings) -> int:
     from loop import publish
     from loop.publish.export import export_pillar
 
+    if args.pillar == "feedback":
+        return _export_feedback(args, settings)
+    feedback_only = [
+        option for option, value in (("--since", args.since), ("--area", args.areas), ("--kind", args.kinds)) if value
+    ]
+    if feedback_only:
+        verb = "goes" if len(feedback_only) == 1 else "go"
+        raise LoopError(f"{' and '.join(feedback_only)} {verb} with `loop export feedback`, not with {args.pillar}.")
     if args.pillar == "audiences":
         return _export_audiences(args, settings)
     if args.destination:
@@ -331,6 +339,32 @@ def cmd_export(args: argparse.Namespace, settings: Settings) -> int:
     current = publish.current(settings, args.pillar)
     if current is not None:
         console.print(f"{args.pillar} as of {current.as_of} (version {current.version})")
+    return 0
+
+
+def _export_feedback(args: argparse.Namespace, settings: Settings) -> int:
+    from loop.publish.export import export_feedback, split_values
+
+    if args.destination:
+        raise LoopError("--destination goes with `loop export audiences`, not with feedback.")
+    out = Path(args.out) if args.out else Path("exports") / f"feedback.{args.format}"
+    pull = export_feedback(
+        settings,
+        out,
+        args.format,
+        since=args.since,
+        areas=split_values(args.areas),
+        kinds=split_values(args.kinds),
+    )
+    source = pull.manifest["source"]
+    hashed = ", ".join(pull.manifest["pseudonymized"]) or "none"
+    console.print(f"{pull.path}  ({pull.rows:,} rows)", markup=False, highlight=False)
+    console.print(f"{pull.manifest_path}  (filters, schema, SHA-256)", markup=False, highlight=False)
+    console.print(
+        f"product feedback as of {source['as_of']} (version {source['version']}); pseudonymized: {hashed}",
+        markup=False,
+        highlight=False,
+    )
     return 0
 
 
@@ -502,15 +536,47 @@ def build_parser() -> argparse.ArgumentParser:
     quarantine.set_defaults(func=cmd_quarantine)
 
     export = sub.add_parser(
-        "export", help="a pillar's published dataset to Parquet or CSV files, or the audiences for a destination"
+        "export",
+        help="a pillar's published dataset to Parquet or CSV files, a filtered feedback pull, or the audiences for "
+        "a destination",
+        description="loop export PILLAR: every current table of a pillar. loop export feedback: the published "
+        "product feedback (customer ids pseudonymized), filtered, as one file plus <file>.manifest.json, e.g. "
+        "`loop export feedback --since 2026-03-10 --area checkout --out pulls/checkout.parquet`. "
+        "loop export audiences --destination D: the audience files for an ad platform or owned tool.",
     )
-    export.add_argument("pillar", choices=(*PUBLISHED_PILLARS, "audiences"), help="a pillar, or `audiences`")
+    export.add_argument(
+        "pillar",
+        choices=(*PUBLISHED_PILLARS, "feedback", "audiences"),
+        help="a pillar, `feedback` (a filtered pull of product feedback) or `audiences`",
+    )
     export.add_argument("--format", choices=("parquet", "csv"), default="parquet")
     export.add_argument(
         "--destination", choices=("customer-match", "meta", "owned"), help="with `audiences`: where they go (required)"
     )
     export.add_argument(
-        "--out", help="output folder (default ./exports for a pillar, <data dir>/exports for audiences)"
+        "--out",
+        help="output folder (default ./exports for a pillar, <data dir>/exports for audiences); for feedback, the "
+        "output file (default ./exports/feedback.<format>; its manifest is written beside it)",
+    )
+    export.add_argument(
+        "--since",
+        type=_date,
+        metavar="DATE",
+        help="with feedback: only feedback submitted on or after this day (from midnight in LOOP_TIMEZONE)",
+    )
+    export.add_argument(
+        "--area",
+        action="append",
+        dest="areas",
+        metavar="AREA",
+        help="with feedback: only these product areas (repeat, or a comma list: checkout,billing)",
+    )
+    export.add_argument(
+        "--kind",
+        action="append",
+        dest="kinds",
+        metavar="KIND",
+        help="with feedback: only these kinds: nps, csat, ticket, feature_request, review (repeat, or a comma list)",
     )
     export.set_defaults(func=cmd_export)
     return parser

@@ -351,6 +351,29 @@ def _validated(settings: Settings, attempt: Attempt, pillar: str, as_of: date) -
     return bool(row[0]), str(row[1])
 
 
+def _validation_result(settings: Settings, attempt: Attempt, pillar: str) -> dict[str, Any] | None:
+    """The pillar's latest validation in this attempt, as the publication's manifest records it."""
+    with connect(settings, write=False) as con:
+        row = con.execute(
+            "SELECT success, evaluated, failed, summary, result_path, validated_at FROM ops.validation_log "
+            "WHERE attempt = ? AND pillar = ? ORDER BY validated_at DESC LIMIT 1",
+            [attempt.attempt, pillar],
+        ).fetchone()
+    if row is None:
+        return None
+    success, evaluated, failed, summary, result_path, validated_at = row
+    return {
+        "pillar": pillar,
+        "success": bool(success),
+        "evaluated": int(evaluated),
+        "failed": int(failed),
+        "summary": str(summary),
+        "result_path": str(result_path),
+        "validated_at": validated_at.isoformat(),
+        "attempt": attempt.attempt,
+    }
+
+
 # ----------------------------------------------------------------------------------------------------------------
 # publish
 # ----------------------------------------------------------------------------------------------------------------
@@ -382,6 +405,7 @@ def publish_pillar(settings: Settings, attempt: Attempt, pillar: str) -> dict[st
             run_id=attempt.run_id,
             attempt=attempt.attempt,
             lineage=lineage,
+            validation=_validation_result(settings, attempt, pillar),
         )
         _execute(
             settings,

@@ -9,6 +9,7 @@ Everything a run writes lives under one project data directory (``LOOP_DATA_DIR`
   published/<pillar>/...                                     validated Parquet datasets + manifest.json
   validation/<run_id>/<pillar>.json                          Great Expectations results, kept per run
   exports/<destination>/<audience_id>/...                    audience files for ad platforms and owned tools
+  secrets/pseudonym.key                                      key of the published customer-id pseudonyms (0600)
   airflow/                                                   AIRFLOW_HOME (SQLite metadata DB, logs)
 ```
 """
@@ -19,7 +20,7 @@ from functools import cache, cached_property
 from pathlib import Path
 from zoneinfo import ZoneInfo, available_timezones
 
-from pydantic import Field, field_validator
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 #: The repository root: ``dags/``, ``dbt_project/`` and ``expectations/`` live next to the ``loop`` package.
@@ -66,6 +67,11 @@ class Settings(BaseSettings):
         description="A TOML file of ad-platform export shapes that add to (or replace, by name) the shapes loop "
         "ships (loop/landing/exports/ad_exports.toml).",
     )
+    feedback_export_shapes: Path | None = Field(
+        None,
+        description="A TOML file of feedback export shapes (survey tools, help desks, app stores) that add to (or "
+        "replace, by name) the shapes loop ships (loop/landing/exports/feedback_exports.toml).",
+    )
     dbt_threads: int = Field(2, ge=1, description="dbt threads for the model build.")
     airflow_port: int = Field(0, ge=0, le=65535, description="Embedded Airflow API port; 0 picks a free one.")
     lock_timeout_seconds: float = Field(
@@ -109,6 +115,22 @@ class Settings(BaseSettings):
     collect_queue_events: int = Field(
         20_000, ge=1, description="Events `loop collect` holds waiting for the disk before answering 429."
     )
+    pseudonym_key: SecretStr | None = Field(
+        None,
+        description="Key of the keyed hash (HMAC-SHA256) that replaces customer ids in published product datasets. "
+        "Unset: a random key is made once and kept in <data dir>/secrets/pseudonym.key. Keep it stable: another key "
+        "gives other pseudonyms, and pulls made before and after no longer join.",
+    )
+
+    @field_validator("pseudonym_key", mode="before")
+    @classmethod
+    def _usable_key(cls, value: object) -> object:
+        text = value.get_secret_value() if isinstance(value, SecretStr) else value
+        if text is None or (isinstance(text, str) and not text.strip()):
+            return None  # LOOP_PSEUDONYM_KEY= (empty) means "use the key file"
+        if isinstance(text, str) and len(text.strip()) < 16:
+            raise ValueError("LOOP_PSEUDONYM_KEY must be at least 16 characters (e.g. `openssl rand -hex 32`).")
+        return value
 
     @field_validator("timezone")
     @classmethod

@@ -24,6 +24,8 @@ START = date(2026, 3, 2)
 DAYS = [START + timedelta(days=i) for i in range(4)]
 #: The marts of what the loop did (they depend on when cycles ran, not only on the data landed).
 ACTED = {"actions", "action_outcomes"}
+#: The pseudonym key of every cycle scenario's data directory (a fixed test value, never a real key).
+PSEUDONYM_KEY = "0123456789abcdef" * 4
 
 
 def sample(tmp_path_factory: pytest.TempPathFactory) -> Path:
@@ -39,6 +41,11 @@ def fresh(tmp_path: Path, sample: Path, name: str) -> Settings:
     settings = Settings(data_dir=tmp_path / name)
     settings.ensure_dirs()
     shutil.copytree(sample, settings.landing_dir, dirs_exist_ok=True)
+    # One pseudonym key for every scenario (and the processes they start), so their published files compare equal.
+    key = settings.root / "secrets" / "pseudonym.key"
+    key.parent.mkdir(mode=0o700)
+    key.write_text(PSEUDONYM_KEY + "\n")
+    key.chmod(0o600)
     return settings
 
 

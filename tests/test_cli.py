@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import csv
+import json
 import os
 import shutil
 import subprocess
@@ -119,3 +121,29 @@ def test_installed_entry_point(settings: Settings) -> None:
     )
     assert completed.returncode == 1
     assert "Nothing is published" in completed.stderr and "Traceback" not in completed.stderr
+
+
+def test_export_feedback_pulls_a_filtered_file_with_its_manifest(
+    env_settings: Settings, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from .publish.conftest import make_feedback, publish_product
+
+    make_feedback(env_settings)
+    publish_product(env_settings, date(2026, 3, 5))
+    out = tmp_path / "pulls" / "checkout and billing.csv"
+    argv = ["export", "feedback", "--since", "2026-03-02", "--area", "checkout,billing", "--kind", "ticket"]
+    assert main([*argv, "--kind", "review", "--format", "csv", "--out", str(out)]) == 0
+    printed = capsys.readouterr().out
+    assert "2 rows" in printed and "pseudonymized: customer_id" in printed
+    with out.open(newline="") as handle:
+        assert sorted(row["feedback_id"] for row in csv.DictReader(handle)) == ["fb-2", "fb-3"]
+    manifest = json.loads(out.with_name(out.name + ".manifest.json").read_text())
+    assert manifest["filters"]["areas"] == ["checkout", "billing"] and manifest["filters"]["kinds"] == [
+        "ticket",
+        "review",
+    ]
+    assert main(["export", "feedback", "--area", "nowhere", "--out", str(tmp_path / "x.parquet")]) == 1
+    err = capsys.readouterr().err
+    assert "--area 'nowhere'" in err and "Traceback" not in err
+    assert main(["export", "cycle", "--since", "2026-03-02"]) == 1
+    assert "--since goes with `loop export feedback`" in capsys.readouterr().err

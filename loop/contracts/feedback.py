@@ -112,5 +112,6 @@ SOURCE = Source(
     formats=("csv", "ndjson"),
     key=("feedback_id",),
     rules=(_score_rule(), _kind_fields_rule()),
+    export_shapes=True,
     description="NPS, CSAT, tickets, feature requests and reviews",
 )

@@ -128,7 +128,7 @@ def land_file(
     plans = plan_fields(source.model)
     replaced = previous is not None and previous[1] != "set_aside"
     # A wrong shapes config stops landing with its own error (no file is set aside for it).
-    shapes = exports.load_shapes(settings) if source.export_shapes else None
+    shapes = exports.load_shapes(settings, source.name) if source.export_shapes else None
     try:
         # Reading fills connection-local staging tables, outside the transaction: a reader may try DuckDB's fast
         # path and fall back to Python when DuckDB refuses the file, which would abort a transaction.
@@ -138,9 +138,9 @@ def land_file(
             if fmt == "ndjson":
                 staged = readers.stage_ndjson(con, path, plans, relative, partition_date, settings.max_record_bytes)
             else:
-                catalog = exports.catalog_names(con) if shapes is not None else None
+                lookups = shapes.lookups(con) if shapes is not None else None
                 staged = readers.stage_csv(
-                    con, path, plans, relative, partition_date, settings.max_record_bytes, shapes, catalog
+                    con, path, plans, relative, partition_date, settings.max_record_bytes, shapes, lookups
                 )
     except readers.Unreadable as unreadable:
         problem = unreadable.reason
@@ -456,7 +456,7 @@ def replay_held(
             params,
         )
         if source.export_shapes:
-            _remap_held(con, exports.load_shapes(settings))
+            _remap_held(con, exports.load_shapes(settings, source.name))
         staged = readers.stage_json_incoming(plans, None, None, line_kinds=True)
         checks.check_records(con, source, plans, settings, staged)
         _apply(con, source, plans, run_id, now, replay=True)
@@ -495,20 +495,20 @@ def replay_held(
     return results
 
 
-def _remap_held(con: duckdb.DuckDBPyConnection, shapes: dict[str, exports.ExportShape]) -> None:
+def _remap_held(con: duckdb.DuckDBPyConnection, shapes: exports.Shapes) -> None:
     """Map held records of export shapes again (``_lines``), with the current shapes config and campaign catalog.
 
     A held record keeps its file's own values (its payload: the file's header names and texts): each is mapped into
-    the contract's fields as its file was, so a campaign name the catalog now knows finds its campaign id. Records
-    that could not be read (``malformed``) and records held in the contract's own fields (isolated, or demoted
-    duplicates: no shape) are checked as they are.
+    the contract's fields as its file was (with the shapes config of the day), so a campaign name the catalog now
+    knows finds its campaign id. Records that could not be read (``malformed``) and records held in the contract's
+    own fields (isolated, or demoted duplicates: no shape) are checked as they are.
     """
     rows = con.execute(
         "SELECT _seq, _payload, _export_shape FROM _lines WHERE _export_shape IS NOT NULL AND _line_reason IS NULL"
     ).fetchall()
     if not rows:
         return
-    catalog = exports.catalog_names(con)
+    lookups = shapes.lookups(con)
     mappings: dict[tuple[str, tuple[str, ...]], exports.HeaderMapping] = {}
     updates: list[tuple[int, str, str | None, str | None]] = []
     for seq, payload, shape_name in rows:
@@ -519,7 +519,7 @@ def _remap_held(con: duckdb.DuckDBPyConnection, shapes: dict[str, exports.Export
         shape = shapes.get(str(shape_name))
         if not isinstance(values, dict) or shape is None:
             reason = (
-                f"its export shape {shape_name!r} is not configured any more (LOOP_AD_EXPORT_SHAPES)"
+                f"its export shape {shape_name!r} is not configured any more ({shapes.family.env})"
                 if shape is None
                 else "its held payload is not a JSON object"
             )
@@ -533,7 +533,7 @@ def _remap_held(con: duckdb.DuckDBPyConnection, shapes: dict[str, exports.Export
             plural = "s" if len(mapping.missing_required) > 1 else ""
             updates.append((int(seq), payload, f"the file has no {names} column{plural}", "missing_column"))
             continue
-        mapped = mapping.map(row, catalog)
+        mapped = mapping.map(row, lookups)
         record = {k: v for k, v in mapped.values.items() if v is not None}
         updates.append((int(seq), json.dumps(record, ensure_ascii=False), mapped.reason, mapped.kind))
     frame = pd.DataFrame(

@@ -640,14 +640,15 @@ def stage_csv(
     relative: str,
     day: date,
     limit: int,
-    shapes: dict[str, exports.ExportShape] | None = None,
-    catalog: dict[str, list[str]] | None = None,
+    shapes: exports.Shapes | None = None,
+    lookups: dict[str, list[str]] | None = None,
 ) -> Staged:
     """Stage one CSV file: header row, comma separated, ``"`` quoting, any accepted encoding.
 
     With ``shapes`` (a source with export shapes), the file's shape is recognised from its header (and the lines
-    before it) and each row is mapped into the contract's fields (``catalog``: campaign name -> ids); a file of no
-    shape, or of two, is unreadable. The quarantine keeps each row's own values under its own header names.
+    before it) and each row is mapped into the contract's fields (``lookups``: what the shapes' own step reads, such
+    as campaign name -> ids); a file of no shape, or of two, is unreadable. The quarantine keeps each row's own
+    values under its own header names.
     """
     csv.field_size_limit(max(limit, 1 << 17))
     records = _csv_records(path, limit)
@@ -659,6 +660,9 @@ def stage_csv(
         if isinstance(found, str):
             if unreadable is not None:
                 raise Unreadable(f"its header row cannot be read ({unreadable.reason})")
+            top = (head[0].values or []) if head else []
+            if len(top) == 1 and any(sep in top[0] for sep in (";", "\t", "|")):
+                found = found.replace("shape;", "shape (is the file separated by something other than commas?);", 1)
             raise Unreadable(found)
         header_at = found[1] if found is not None else 0
         records = itertools.chain(head[header_at:], rest)
@@ -741,7 +745,7 @@ def stage_csv(
             values = dict(zip(header, record.values, strict=True))
             columns["_payload"].append(json.dumps(values, ensure_ascii=False, separators=(",", ":")))
             if mapping is not None:
-                mapped = mapping.map(values, catalog or {})
+                mapped = mapping.map(values, lookups or {})
                 columns["_line_reason"].append(file_reason or mapped.reason)
                 columns["_line_kind"].append(None if file_reason else mapped.kind)
                 for key in keys:

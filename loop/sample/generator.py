@@ -64,6 +64,7 @@ from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import IO, Any
 
+from loop.sample import feedback_texts
 from loop.sample.actions import Actions, customer_index
 from loop.sample.profiles import Profile, profile
 
@@ -921,6 +922,12 @@ class _Generator:
             "score": score,
             "text": text,
         }
+        # Channel, ticket handling, votes and the words: drawn from the feedback id, never from self.rng (every other
+        # figure of the sample stays as it was).
+        submitted = int(min(at, 86399))
+        extra = feedback_texts.details(record["feedback_id"], kind, area, score, 86399 - submitted)
+        fields = extra.fields(lambda after: _ts(day_start, submitted + after))
+        record |= {name: value for name, value in fields.items() if value is not None}
         line = _dump(record)
         files.write("product", "feedback", "ndjson", line)
         if self._is_bad():

@@ -137,16 +137,20 @@ def build(settings: Settings, as_of: date, *, unit_tests: bool = False, full_ref
 
 
 def _ensure_sources(settings: Settings) -> None:
-    """The dbt sources that landing does not create (the loop's own actions) exist before dbt reads them."""
+    """The dbt sources that landing does not create (the loop's own actions, enriched feedback texts) exist and are
+    up to date before dbt reads them."""
     from loop.activate.actions import ensure_action_tables
     from loop.landing.schema import ensure_tables
-    from loop.text.store import ensure_text_table
+    from loop.text.store import enrich_new_texts, ensure_text_table
     from loop.warehouse import connect
 
     with connect(settings, write=True) as con:
         ensure_tables(con)
         ensure_action_tables(con)
         ensure_text_table(con)
+        # Feedback texts landed since the last build get their scrubbed text, language, sentiment and keywords
+        # (each distinct text once) before dbt reads enrich.feedback_texts.
+        enrich_new_texts(con)
 
 
 def _last_lines(text: str, count: int = 5) -> str:

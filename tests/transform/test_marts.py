@@ -47,9 +47,17 @@ def built(tmp_path_factory: pytest.TempPathFactory) -> tuple[Settings, transform
     return settings, transform.build(settings, date(2026, 3, 3), unit_tests=True)
 
 
+#: Columns left out of a golden comparison: the text enricher's own figures (its models are checked in tests/text);
+#: the scrubbed text and the topics matched on it stay in.
+NOT_GOLDEN = {"feedback": " EXCLUDE (language, sentiment, sentiment_label, keywords)"}
+
+
 def mart_csv(settings: Settings, table: str, out: Path) -> str:
+    columns = "*" + NOT_GOLDEN.get(table, "")
     with connect(settings, write=False) as con:
-        con.execute(f"COPY (SELECT * FROM main.{table} ORDER BY {ORDER[table]}) TO '{out}' (HEADER, DELIMITER ',')")
+        con.execute(
+            f"COPY (SELECT {columns} FROM main.{table} ORDER BY {ORDER[table]}) TO '{out}' (HEADER, DELIMITER ',')"
+        )
     return out.read_text()
 
 

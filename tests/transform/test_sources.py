@@ -13,6 +13,7 @@ from loop.contracts import sources_of
 from loop.landing.compile import raw_table_columns
 from loop.settings import PILLARS
 from loop.transform import sources
+from loop.transform.catalog import DERIVED_SOURCES
 
 SOURCE_CALL = re.compile(r"""source\(\s*['"](\w+)['"]\s*,\s*['"](\w+)['"]\s*\)""")
 
@@ -49,7 +50,30 @@ def test_every_source_the_staging_models_read_is_rendered() -> None:
         for table in source["tables"]
     }
     used = {call for path in (sources.STAGING).rglob("*.sql") for call in SOURCE_CALL.findall(path.read_text())}
-    assert used and used <= rendered
+    # loop's own derivations of raw data (catalog.DERIVED_SOURCES) are declared by hand, not rendered from a contract
+    derived = {
+        (source["name"], table["name"])
+        for name in DERIVED_SOURCES
+        for source in yaml.safe_load((sources.STAGING / name / f"_{name}__sources.yml").read_text())["sources"]
+        for table in source["tables"]
+    }
+    assert derived == {("enrich", "feedback_texts")}
+    assert used and used <= rendered | derived
+
+
+def test_the_enrich_source_follows_the_text_table() -> None:
+    """enrich.feedback_texts is declared by hand: its columns are the ones loop.text.store creates."""
+    import duckdb
+
+    from loop.text.store import ensure_text_table
+
+    con = duckdb.connect()
+    ensure_text_table(con)
+    created = [(r[0], r[1].lower()) for r in con.execute("DESCRIBE enrich.feedback_texts").fetchall()]
+    [source] = yaml.safe_load((sources.STAGING / "enrich" / "_enrich__sources.yml").read_text())["sources"]
+    [table] = source["tables"]
+    assert (source["name"], source["schema"], table["name"]) == ("enrich", "enrich", "feedback_texts")
+    assert [(c["name"], c["data_type"]) for c in table["columns"]] == created
 
 
 def test_the_cycle_source_follows_the_action_tables() -> None:

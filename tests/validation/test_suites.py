@@ -614,7 +614,6 @@ PLANTED = [
         "attribution_matches_experience",
     ),
     Planted("columns_moved", "product", _columns_moved, "feedback", COLUMN_LIST_EXPECTATION, None),
-    Planted("nps_table_empty", "product", _empty("nps_by_area_version"), "nps_by_area_version", ROWS, None),
     Planted(
         "an_area_version_lost",
         "product",
@@ -772,6 +771,160 @@ PLANTED += [
         PAIR,
         "joint_sessions",
         "joint_kpis_add_up_to_customer_360",
+    ),
+]
+
+
+def _edit(table: str, change: Callable[[pd.DataFrame], pd.DataFrame]) -> Callable[[Marts], None]:
+    def plant(f: Marts) -> None:
+        f[table] = change(f[table].copy())
+
+    return plant
+
+
+def _bump_level(level: str, column: str) -> Callable[[pd.DataFrame], pd.DataFrame]:
+    """One satisfaction_by_segment row of ``level`` counts one answer more."""
+
+    def change(frame: pd.DataFrame) -> pd.DataFrame:
+        frame.loc[frame.index[frame["segment_level"] == level][0], column] += 1
+        return frame
+
+    return change
+
+
+def _a_ticket_lost(frame: pd.DataFrame) -> pd.DataFrame:
+    return frame.iloc[1:].reset_index(drop=True)
+
+
+def _reply_after_resolution(frame: pd.DataFrame) -> pd.DataFrame:
+    """Reply and resolution times swapped (both still positive)."""
+    return frame.assign(first_reply_hours=5.0, resolution_hours=1.0)
+
+
+def _more_customers_than_requests(frame: pd.DataFrame) -> pd.DataFrame:
+    return frame.assign(customers=frame["requests"] + 1)
+
+
+def _ranks_with_gaps(frame: pd.DataFrame) -> pd.DataFrame:
+    return frame.assign(demand_rank=frame["demand_rank"] * 2)
+
+
+def _errors_beyond_sessions(frame: pd.DataFrame) -> pd.DataFrame:
+    return frame.assign(error_sessions_before=frame["sessions_before"] + 1)
+
+
+# product: the per-kind and segment marts (every check also holds on an empty table: a shop without that kind)
+PLANTED += [
+    Planted(
+        "segment_answers_drift_from_feedback",
+        "product",
+        _edit("satisfaction_by_segment", _bump_level("area_version", "csat_responses")),
+        "satisfaction_by_segment",
+        PAIR,
+        "csat_responses",
+        "answers_match_feedback",
+    ),
+    Planted(
+        "a_segment_counted_twice",
+        "product",
+        _edit("satisfaction_by_segment", _bump_level("area_version_channel", "nps_responses")),
+        "satisfaction_by_segment",
+        PAIR,
+        "overall_answers",
+        "rollups_add_up",
+    ),
+    Planted(
+        "nps_interval_off_its_estimate",
+        "product",
+        _set("satisfaction_by_segment", "nps_ci_low", 99.0),  # within dbt's -100..100
+        "satisfaction_by_segment",
+        BETWEEN,
+        "nps_outside_interval",
+        "intervals_contain_the_estimate",
+    ),
+    Planted(
+        "csat_interval_off_its_estimate",
+        "product",
+        _set("satisfaction_by_segment", "csat_score_ci_high", 0.0),
+        "satisfaction_by_segment",
+        BETWEEN,
+        "csat_outside_interval",
+        "intervals_contain_the_estimate",
+    ),
+    Planted(
+        "a_request_in_two_themes",
+        "product",
+        _bump("feature_requests", "requests"),
+        "feature_requests",
+        PAIR,
+        "theme_requests",
+        "requests_match_feedback",
+        on_sample=True,  # the fixture has no feature request
+    ),
+    Planted(
+        "customers_counted_per_request_twice",
+        "product",
+        _edit("feature_requests", _more_customers_than_requests),
+        "feature_requests",
+        BETWEEN,
+        "themes_with_more_customers_than_requests",
+        "customers_within_requests",
+        on_sample=True,
+    ),
+    Planted(
+        "ranks_with_gaps",
+        "product",
+        _edit("feature_requests", _ranks_with_gaps),
+        "feature_requests",
+        BETWEEN,
+        "rank_gaps",
+        "customers_within_requests",
+        on_sample=True,
+    ),
+    Planted(
+        "a_ticket_lost",
+        "product",
+        _edit("support_tickets", _a_ticket_lost),
+        "support_tickets",
+        PAIR,
+        "tickets",
+        "tickets_match_feedback",
+    ),
+    Planted(
+        "reply_after_resolution",
+        "product",
+        _edit("support_tickets", _reply_after_resolution),
+        "support_tickets",
+        BETWEEN,
+        "reply_after_resolution",
+        "reply_before_resolution",
+    ),
+    Planted(
+        "resolved_without_a_sign",
+        "product",
+        _set("support_tickets", "is_resolved", True),
+        "support_tickets",
+        BETWEEN,
+        "resolved_without_sign",
+        "reply_before_resolution",
+    ),
+    Planted(
+        "a_ticket_counted_in_two_weeks",
+        "product",
+        _bump("ticket_volume", "tickets"),
+        "ticket_volume",
+        PAIR,
+        "weekly_tickets",
+        "volume_matches_tickets",
+    ),
+    Planted(
+        "error_sessions_beyond_sessions",
+        "product",
+        _edit("release_impact", _errors_beyond_sessions),
+        "release_impact",
+        BETWEEN,
+        "impossible_error_counts",
+        "errors_within_sessions",
     ),
 ]
 

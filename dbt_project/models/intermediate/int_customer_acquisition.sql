@@ -1,5 +1,6 @@
--- How each known customer was acquired: the campaign of their first session (null when organic or unknown),
--- when they were first seen and when they signed up.
+-- How each known customer was acquired: the campaign of their first session (null when organic or unknown), that
+-- session's channel (the channel grouping, e.g. Paid Search, Organic Search, Direct), when they were first seen and
+-- when they signed up.
 
 with
 
@@ -29,6 +30,7 @@ first_sessions as (
         -- arg_min_null, not arg_min: an organic first session (null campaign) must win over a later campaign
         -- session (arg_min skips nulls); ties on the start are broken by the session id
         arg_min_null(campaign_id, { 'at': started_at, 'id': session_id }) as acquisition_campaign_id,
+        arg_min_null(channel, { 'at': started_at, 'id': session_id }) as acquisition_channel,
         min(started_at) as first_seen_at
 
     from sessions
@@ -39,6 +41,7 @@ first_sessions as (
 select
     first_sessions.customer_id,
     first_sessions.acquisition_campaign_id,
+    first_sessions.acquisition_channel,
     first_sessions.first_seen_at,
     signups.signed_up_at
 

@@ -1,6 +1,7 @@
 -- What to fix first: each product area's symptoms over the last signal_window_days up to the as-of date (an error
 -- code, slow pages or API calls, low scores), with the customers and revenue they touch, the campaigns whose promise
--- depends on that area and whose customers met it, and up to three things those customers wrote about it.
+-- depends on that area and whose customers met it, and up to three things those customers wrote about it (scrubbed
+-- text: personal data replaced).
 
 with
 
@@ -29,8 +30,9 @@ recent_events as (
 
 feedback as (
 
+    -- the unified feedback: its text is the scrubbed one (personal data replaced), never the raw text
     select feedback_items.*
-    from {{ ref('stg_product__feedback_items') }} as feedback_items, window_end
+    from {{ ref('int_feedback') }} as feedback_items, window_end
     where
         {{ business_day('feedback_items.submitted_at') }} <= window_end.last_day
         and {{ business_day('feedback_items.submitted_at') }} > window_end.last_day - {{ var('signal_window_days') }}
@@ -157,14 +159,15 @@ examples as (
         affected.product_area,
         affected.symptom_kind,
         affected.symptom,
-        list(feedback.text order by feedback.submitted_at desc, feedback.feedback_id asc)[1:3] as example_feedback
+        list(feedback.scrubbed_text order by feedback.submitted_at desc, feedback.feedback_id asc)[1:3]
+            as example_feedback
 
     from affected
     inner join feedback
         on
             affected.customer_id = feedback.customer_id
             and affected.product_area = feedback.product_area
-            and feedback.text is not null
+            and feedback.scrubbed_text is not null
     group by affected.product_area, affected.symptom_kind, affected.symptom
 
 ),

@@ -1,33 +1,50 @@
+-- One row per piece of feedback (NPS, CSAT, ticket, feature request, review) in one shape, read in context: the
+-- customer's acquisition, what they lived in the feedback_context_days before it, the release they were on, and
+-- what the text says (scrubbed text only, with its language, sentiment, keywords and topics). The raw text is never
+-- published.
+
 with
 
-feedback_items as (
+feedback as (
 
-    select * from {{ ref('stg_product__feedback_items') }}
+    select * from {{ ref('int_feedback') }}
 
 ),
 
-acquisition as (
+context as (
 
-    select * from {{ ref('int_customer_acquisition') }}
+    select * from {{ ref('int_feedback_context') }}
 
 )
 
 select
-    feedback_items.feedback_id,
-    feedback_items.customer_id,
-    feedback_items.kind,
-    feedback_items.submitted_at,
-    feedback_items.product_area,
-    feedback_items.product_version,
-    feedback_items.score,
-    case
-        when feedback_items.kind != 'nps' then null
-        when feedback_items.score >= 9 then 'promoter'
-        when feedback_items.score >= 7 then 'passive'
-        else 'detractor'
-    end as nps_category,
-    feedback_items.text,
-    acquisition.acquisition_campaign_id
+    feedback.feedback_id,
+    feedback.customer_id,
+    feedback.kind,
+    feedback.submitted_at,
+    feedback.product_area,
+    feedback.product_version,
+    feedback.score,
+    feedback.score_scale_min,
+    feedback.score_scale_max,
+    feedback.nps_category,
+    feedback.channel,
+    feedback.scrubbed_text,
+    feedback.language,
+    feedback.sentiment,
+    feedback.sentiment_label,
+    feedback.keywords,
+    feedback.topics,
+    context.acquisition_campaign_id,
+    context.acquisition_channel,
+    context.released_on,
+    context.days_since_release,
+    context.prior_sessions,
+    context.prior_errors,
+    context.prior_p95_latency_ms,
+    context.prior_area_sessions,
+    context.prior_area_errors,
+    context.prior_area_p95_latency_ms
 
-from feedback_items
-left join acquisition on feedback_items.customer_id = acquisition.customer_id
+from feedback
+left join context on feedback.feedback_id = context.feedback_id

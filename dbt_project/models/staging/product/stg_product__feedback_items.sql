@@ -16,7 +16,14 @@ renamed as (
         product_area,
         product_version,
         score,
-        text
+        text,
+        -- the key of the text's enrichment (enrich.feedback_texts): DuckDB's sha256 of the text as it landed
+        sha256(text) as text_sha256,
+        channel,
+        ticket_status,
+        first_reply_at,
+        resolved_at,
+        votes
 
     from source
 
