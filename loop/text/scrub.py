@@ -33,10 +33,11 @@ _CPF = re.compile(r"(?<![\d.\-/])(?:\d{3}\.\d{3}\.\d{3}-\d{2}|\d{11})(?![\d]|[.\
 _CNPJ = re.compile(r"(?<![\d.\-/])(?:\d{2}\.\d{3}\.\d{3}/\d{4}-\d{2}|\d{14})(?![\d]|[.\-/]\d)")
 #: 13-19 digits, plain or in groups of 4-6 digits (4-4-4-4, 4-6-5, ...) separated by one space or dash.
 _CARD = re.compile(r"(?<![\d+\-.])(?:\d{13,19}|\d{4}(?:[ \-]\d{4,6}){2,3}(?:[ \-]\d{1,4})?)(?![\d]|[.\-]\d)")
-#: A number introduced like this is a reference (order, ticket, invoice), not a phone number.
+#: A number introduced like this is a reference (order, ticket, invoice), not a phone number. "nº", "n°" and "no."
+#: abbreviate "número"; a bare "no" is the Portuguese "in the" ("me liga no +55 ...") and introduces nothing.
 _REFERENCE_BEFORE = re.compile(
     r"(?:\b(?:order|orders|pedido|pedidos|protocol|protocolo|ticket|chamado|invoice|fatura|nota|nf|nfe|"
-    r"c[oó]digo|code|id|ref|tracking|rastreio|transaction|transa[cç][aã]o)|#|n[º°o]\.?)\s*[:#º°.]?\s*$",
+    r"c[oó]digo|code|id|ref|tracking|rastreio|transaction|transa[cç][aã]o)|#|\bn[º°]\.?|\bno\.)\s*[:#º°.]?\s*$",
     re.IGNORECASE,
 )
 _CPF_CHECK = CPF()

@@ -23,6 +23,8 @@ POSITIVE = [
     ("call +1 415-555-2671 now", "call [phone] now", ("phone",)),
     ("UK office +44 20 7946 0958", "UK office [phone]", ("phone",)),
     ("phone: 4155552671", "phone: [phone]", ("phone",)),
+    ("me liga no +55 11 91234-5678 que eu explico", "me liga no [phone] que eu explico", ("phone",)),
+    ("estou no (11) 98765-4321 o dia todo", "estou no [phone] o dia todo", ("phone",)),
     (
         "email a@b.com, cpf 529.982.247-25, card 4111111111111111, tel (11) 98765-4321",
         "email [email], cpf [national_id], card [card], tel [phone]",
@@ -37,6 +39,8 @@ NEGATIVE = [
     "my order 1029384756 never arrived",
     "pedido 123456789012 chegou",
     "ticket 4155552671 still open",
+    "pedido nº 4155552671 atrasado",
+    "nota no. 4155552671 sem valor",
     "protocolo: 20260302123456 sem resposta",
     "at 10:30 on 02/03/2026",
     "card 4111 1111 1111 1112 fails Luhn",
