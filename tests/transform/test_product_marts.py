@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from loop import landing, transform
+from loop import landing, publish, transform
 from loop.settings import PROJECT_ROOT, Settings
 from loop.text.enrich import ENRICHER_VERSION
 from loop.text.store import ensure_text_table
@@ -163,7 +163,7 @@ def test_no_raw_text_is_published(world: Settings) -> None:
             assert "ana@example.com" not in text and "99999-1234" not in text, table
 
 
-def test_a_shop_with_only_reviews_builds_and_validates(tmp_path: Path) -> None:
+def test_a_shop_with_only_reviews_builds_validates_and_publishes(tmp_path: Path) -> None:
     settings = _build(tmp_path / "reviews", reviews_only=True)  # the build's dbt data tests passed
     with connect(settings, write=False) as con:
         counts = {t: con.execute(f"SELECT count(*) FROM main.{t}").fetchone() for t in PRODUCT_MARTS}
@@ -178,3 +178,10 @@ def test_a_shop_with_only_reviews_builds_and_validates(tmp_path: Path) -> None:
         results_dir=tmp_path / "gx",
     )
     assert outcome.success, outcome.summary()
+    day = DAYS[-1]
+    published = publish.publish(
+        settings, "product", cycle_date=day, as_of=day, run_id="reviews-only", attempt="reviews-only"
+    )
+    assert publish.current(settings, "product") == published
+    assert {t: int(published.tables[t]["rows"]) for t in empty} == dict.fromkeys(empty, 0)
+    assert published.tables["feedback"]["rows"] == 1
