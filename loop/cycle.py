@@ -337,32 +337,19 @@ def validate(settings: Settings, attempt: Attempt, pillar: str) -> dict[str, Any
     return {"pillar": pillar, "success": True, "summary": outcome.summary(), "result": str(outcome.result_path)}
 
 
-def _validated(settings: Settings, attempt: Attempt, pillar: str, as_of: date) -> tuple[bool, str]:
+def _validation(settings: Settings, attempt: Attempt, pillar: str) -> tuple[date, dict[str, Any]] | None:
+    """The pillar's latest validation in this attempt: the build date it validated, and the result as the
+    publication's manifest records it (None when it was not validated in this attempt)."""
     with connect(settings, write=False) as con:
         row = con.execute(
-            "SELECT success, summary, as_of FROM ops.validation_log WHERE attempt = ? AND pillar = ? "
-            "ORDER BY validated_at DESC LIMIT 1",
-            [attempt.attempt, pillar],
-        ).fetchone()
-    if row is None:
-        return False, f"{pillar} was not validated in this attempt"
-    if row[2] != as_of:
-        return False, f"{pillar} was validated on another build"
-    return bool(row[0]), str(row[1])
-
-
-def _validation_result(settings: Settings, attempt: Attempt, pillar: str) -> dict[str, Any] | None:
-    """The pillar's latest validation in this attempt, as the publication's manifest records it."""
-    with connect(settings, write=False) as con:
-        row = con.execute(
-            "SELECT success, evaluated, failed, summary, result_path, validated_at FROM ops.validation_log "
+            "SELECT as_of, success, evaluated, failed, summary, result_path, validated_at FROM ops.validation_log "
             "WHERE attempt = ? AND pillar = ? ORDER BY validated_at DESC LIMIT 1",
             [attempt.attempt, pillar],
         ).fetchone()
     if row is None:
         return None
-    success, evaluated, failed, summary, result_path, validated_at = row
-    return {
+    validated_as_of, success, evaluated, failed, summary, result_path, validated_at = row
+    return validated_as_of, {
         "pillar": pillar,
         "success": bool(success),
         "evaluated": int(evaluated),
@@ -372,6 +359,16 @@ def _validation_result(settings: Settings, attempt: Attempt, pillar: str) -> dic
         "validated_at": validated_at.isoformat(),
         "attempt": attempt.attempt,
     }
+
+
+def _validated(validation: tuple[date, dict[str, Any]] | None, pillar: str, as_of: date) -> tuple[bool, str]:
+    """Whether a validation (see :func:`_validation`) lets the build of ``as_of`` out, and why not."""
+    if validation is None:
+        return False, f"{pillar} was not validated in this attempt"
+    validated_as_of, result = validation
+    if validated_as_of != as_of:
+        return False, f"{pillar} was validated on another build"
+    return bool(result["success"]), str(result["summary"])
 
 
 # ----------------------------------------------------------------------------------------------------------------
@@ -391,12 +388,14 @@ def publish_pillar(settings: Settings, attempt: Attempt, pillar: str) -> dict[st
                 "this attempt has no successful build."
             )
         lineage = catalog.pillar_lineage(pillar)
+        validations = {needed: _validation(settings, attempt, needed) for needed in (*lineage, pillar)}
         for needed in lineage:
-            passed, summary = _validated(settings, attempt, needed, as_of)
+            passed, summary = _validated(validations[needed], needed, as_of)
             if not passed:
                 raise LoopError(
                     f"{pillar} is not published for {attempt.cycle_date} (previous version kept): {summary}"
                 )
+        own = validations[pillar]
         publication = publish.publish(
             settings,
             pillar,
@@ -405,7 +404,7 @@ def publish_pillar(settings: Settings, attempt: Attempt, pillar: str) -> dict[st
             run_id=attempt.run_id,
             attempt=attempt.attempt,
             lineage=lineage,
-            validation=_validation_result(settings, attempt, pillar),
+            validation=None if own is None else own[1],
         )
         _execute(
             settings,
