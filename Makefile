@@ -8,7 +8,7 @@ STAMP  := $(VENV)/.installed-$(shell cat requirements.lock pyproject.toml | cksu
 CUSTOMERS ?= 3000
 DAYS      ?= 21
 
-.PHONY: install demo test lint lock bench clean
+.PHONY: install browser demo test lint lock bench clean
 
 install: $(STAMP)
 
@@ -20,13 +20,21 @@ $(STAMP): requirements.lock pyproject.toml
 	$(BIN)/uv pip install --quiet --python $(BIN)/python --no-deps -e .
 	rm -f $(VENV)/.installed-* && touch $@
 
+## The browser the page tests drive: Debian's Chromium (Playwright's own browser download is unreachable here).
+CHROMIUM ?= /usr/bin/chromium
+browser:
+	@test -x $(CHROMIUM) || { \
+	  echo "installing Debian's chromium for the page tests"; \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium >/dev/null; }
+
 ## Play the sample world day by day: each day's files react to the actions of the cycles before it, then the
 ## day's cycle runs through Airflow; prints the summary.
 demo: $(STAMP)
 	$(BIN)/loop demo --customers $(CUSTOMERS) --days $(DAYS)
 
 ## The whole test suite.
-test: $(STAMP)
+test: $(STAMP) browser
 	$(BIN)/python -m pytest
 
 lint: $(STAMP)
