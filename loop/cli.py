@@ -9,6 +9,7 @@ loop quarantine   list, explain and replay quarantined records
 loop query        read-only SQL on the published marts, printed as a table
 loop export       a pillar's published dataset to Parquet or CSV, a filtered feedback pull, or the audiences
 loop collect      receive events from the Segment and RudderStack SDKs over HTTP into the landing folder
+loop ui           pages for marketers and product teams on the published datasets, in a browser (127.0.0.1)
 ```
 Errors are printed as one sentence; ``--debug`` shows the traceback.
 """
@@ -190,6 +191,17 @@ def cmd_collect(args: argparse.Namespace, settings: Settings) -> int:
         settings,
         host=host,
         port=port,
+        say=lambda text: console.print(text, markup=False, highlight=False, soft_wrap=True),
+    )
+
+
+def cmd_ui(args: argparse.Namespace, settings: Settings) -> int:
+    from loop.ui.server import serve
+
+    return serve(
+        settings,
+        port=args.port,
+        open_browser=args.open,
         say=lambda text: console.print(text, markup=False, highlight=False, soft_wrap=True),
     )
 
@@ -507,6 +519,11 @@ def build_parser() -> argparse.ArgumentParser:
     collect.add_argument("--port", type=int, help="port to listen on (default LOOP_COLLECT_PORT, 8088; 0: a free one)")
     collect.add_argument("--host", help="address to listen on (default LOOP_COLLECT_HOST, 127.0.0.1)")
     collect.set_defaults(func=cmd_collect)
+
+    ui = sub.add_parser("ui", help="pages for marketers and product teams on the published datasets (web, 127.0.0.1)")
+    ui.add_argument("--port", type=int, help="port to listen on (default 8501; 0: a free one)")
+    ui.add_argument("--open", action="store_true", help="open the pages in the default browser")
+    ui.set_defaults(func=cmd_ui)
 
     status = sub.add_parser("status", help="last cycles, rows landed/quarantined, validation results")
     status.add_argument("--last", type=int, default=7, help="how many cycle dates (default 7)")

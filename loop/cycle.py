@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import contextlib
 import contextvars
+import logging
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass
@@ -421,7 +422,19 @@ def publish_pillar(settings: Settings, attempt: Attempt, pillar: str) -> dict[st
             ],
         )
         note["detail"] = f"{publication.version} ({publication.rows} rows, as of {as_of})"
+    _publish_ops_snapshot(settings)
     return {"pillar": pillar, "version": publication.version, "rows": publication.rows, "as_of": as_of.isoformat()}
+
+
+def _publish_ops_snapshot(settings: Settings) -> None:
+    """Refresh ``published/_ops/status.json`` (:mod:`loop.publish.ops`, read by `loop ui`); a failure to write it
+    is logged, never a failed step (the data is published either way)."""
+    from loop.publish.ops import write_snapshot
+
+    try:
+        write_snapshot(settings)
+    except Exception as error:
+        logging.getLogger(__name__).warning("The ops snapshot was not written: %s", error)
 
 
 # ----------------------------------------------------------------------------------------------------------------
@@ -462,6 +475,7 @@ def activate(settings: Settings, attempt: Attempt) -> dict[str, Any]:
             settings, cycle_date=attempt.cycle_date, as_of=as_of, run_id=attempt.attempt, exported=exported
         )
         note["detail"] = f"{files} export file(s) under {settings.exports_dir}, {len(recorded)} new action(s)"
+    _publish_ops_snapshot(settings)
     return {
         "as_of": as_of.isoformat(),
         "exports_dir": str(settings.exports_dir),

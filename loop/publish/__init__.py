@@ -25,6 +25,7 @@ __init__.py   versions, manifests, forward-only switch, pruning, pseudonymized c
 pseudonym.py  the key and the keyed hash of customer ids
 reader.py     the read-only connection for `loop query`, notebooks and pages: published files only, limited
 export.py     a pillar's current tables to Parquet or CSV files, and filtered feedback pulls; paths never in SQL
+ops.py        the ops snapshot (published/_ops/status.json): what the cycles did, for readers kept off the warehouse
 ```
 """
 

@@ -1,0 +1,1 @@
+"""The script `streamlit run` starts (kept apart from ``loop/ui/pages``, see :mod:`loop.ui.app`)."""

@@ -1,0 +1,1 @@
+"""Browser tests of `loop ui` (tests/ui/conftest.py)."""
