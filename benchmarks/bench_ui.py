@@ -26,7 +26,9 @@ PAGES = {
     "scorecard": "",
     "experience": "experience",
     "product": "product",
+    "feedback": "product?section=feedback",
     "loop": "loop",
+    "actions": "loop?section=actions",
     "operations": "operations",
 }
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking"]

@@ -55,11 +55,14 @@ def test_loop_page_shows_the_published_audiences_and_filters_actions_by_kind(
     for column in ("members", "holdout_members", "exported_members"):
         assert [int(v) for v in shown[column]] == [int(v) for v in audiences[column]], column
 
+    screenshot(page, "loop")
+
+    open_page(page, ui_url, "loop?section=actions")  # each section has its address
     actions = published(ui_settings, "select action_id, action_kind from actions")
     outcomes = published(ui_settings, "select action_id, action_kind from action_outcomes")
     assert page.locator(".st-key-loop-actions").inner_text().startswith(f"Actions taken: {len(actions)}")
     assert page.locator(".st-key-loop-outcomes").inner_text().startswith(f"Outcomes shown: {len(outcomes)}")
-    screenshot(page, "loop")
+    screenshot(page, "loop_actions")
 
     pick(page, "Kind of action", "signal")
     rerun_done(page)

@@ -69,10 +69,14 @@ def test_product_page_shows_the_published_scores_and_downloads_the_filtered_feed
     ):
         assert list(shown[shown_column]) == [one_decimal(v) for v in scores[column]], shown_column
 
+    screenshot(page, "product")
+
+    # Each section has its address: the feedback browser.
+    open_page(page, ui_url, "product?section=feedback")
     feedback = published(ui_settings, "select * from feedback")
     count = page.locator(".st-key-feedback-count")
     assert count.inner_text().startswith(f"{len(feedback)} feedback")
-    screenshot(page, "product")
+    screenshot(page, "product_feedback")
 
     # Filter: NPS answers whose text holds a word typed in another case than it is written.
     nps = feedback[feedback["kind"] == "nps"]

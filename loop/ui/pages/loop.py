@@ -85,6 +85,11 @@ def audiences_section() -> None:
             st.markdown(f"**{row['name']}** ({row['audience_id']}): {row['purpose']}  \n*Rule:* {row['rule']}")
 
 
+#: The page's sections, one shown at a time (drawing both at once takes over 2 s to load); the chosen one is in the
+#: address (``?section=actions``).
+SECTIONS = {"audiences": "Audiences", "actions": "Actions and their outcomes"}
+
+
 def render() -> None:
     """The Loop page."""
     header("actions", "audiences", "action_outcomes")
@@ -93,8 +98,24 @@ def render() -> None:
         "What the loop did with the data: the audiences it exported (with holdouts) and the product signals it "
         "sent, and what each changed, measured the same way every cycle."
     )
-    audiences_section()
+    asked = st.query_params.get("section", "audiences")
+    section = st.radio(
+        "Show",
+        list(SECTIONS),
+        index=list(SECTIONS).index(asked) if asked in SECTIONS else 0,
+        format_func=SECTIONS.__getitem__,
+        horizontal=True,
+        key="loop-section",
+    )
+    st.query_params["section"] = section
+    if section == "audiences":
+        audiences_section()
+    else:
+        actions_section()
 
+
+def actions_section() -> None:
+    """What the loop did, filtered, and what each action changed."""
     options = query(OPTIONS_SQL).iloc[0]
     verdicts = query(VERDICTS_SQL).iloc[0]["verdicts"]
     cycles_known = [pd.Timestamp(day).date() for day in (options["cycles"] if options["cycles"] is not None else [])]

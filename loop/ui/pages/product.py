@@ -160,12 +160,41 @@ def satisfaction_section() -> None:
         )
 
 
+#: The page's sections, one shown at a time (a page drawing all its tables and charts at once takes over 2 s to
+#: load); the chosen one is in the address (``?section=feedback``), so a view can be shared.
+SECTIONS = {
+    "satisfaction": "NPS and CSAT",
+    "releases": "Release impact",
+    "signals": "What to fix first",
+    "requests": "Feature requests",
+    "feedback": "Feedback",
+}
+
+
 def render() -> None:
     """The Product page."""
     header("satisfaction_by_segment", "release_impact", "product_signals", "feature_requests", "feedback")
     st.title("Product")
-    satisfaction_section()
+    asked = st.query_params.get("section", "satisfaction")
+    section = st.radio(
+        "Show",
+        list(SECTIONS),
+        index=list(SECTIONS).index(asked) if asked in SECTIONS else 0,
+        format_func=SECTIONS.__getitem__,
+        horizontal=True,
+        key="product-section",
+    )
+    st.query_params["section"] = section
+    {
+        "satisfaction": satisfaction_section,
+        "releases": releases_section,
+        "signals": signals_section,
+        "requests": requests_section,
+        "feedback": feedback_browser,
+    }[section]()
 
+
+def releases_section() -> None:
     st.subheader("Release impact")
     st.caption(
         "Each release and area it touched: the area's days before the release against the same number of days "
@@ -177,17 +206,19 @@ def render() -> None:
             releases, hide_index=True, width="stretch", column_config={"released_on": st.column_config.DateColumn()}
         )
 
+
+def signals_section() -> None:
     st.subheader("What to fix first")
     st.caption("The cycle's product signals, ranked by the customers each symptom touched.")
     with st.container(key="product-signals"):
         st.dataframe(query(SIGNALS_SQL), hide_index=True, width="stretch")
 
+
+def requests_section() -> None:
     st.subheader("Feature requests")
     st.caption("Requests worded alike form a theme, ranked by the customers who asked, then their revenue.")
     with st.container(key="product-requests"):
         st.dataframe(query(REQUESTS_SQL), hide_index=True, width="stretch")
-
-    feedback_browser()
 
 
 def feedback_browser() -> None:
