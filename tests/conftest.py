@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import fcntl
 import os
+import resource
 import shutil
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -42,6 +43,17 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """The slow files first (a stable sort: every other test keeps its place)."""
     rank = {path: number for number, path in enumerate(SLOW_FIRST)}
     items.sort(key=lambda item: rank.get(item.nodeid.split("::", 1)[0], len(SLOW_FIRST)))
+
+
+@pytest.fixture(autouse=True)
+def _process_memory_uncapped() -> Iterator[None]:
+    """`loop query` caps its process's data segment (``cap_process_memory``); a test calling the CLI in-process must
+    not leave its pytest worker capped, or what that worker starts later inherits the cap (Chromium's renderers crash
+    under a data limit of about 2 GB: "Target crashed")."""
+    before = resource.getrlimit(resource.RLIMIT_DATA)
+    yield
+    if resource.getrlimit(resource.RLIMIT_DATA) != before:
+        resource.setrlimit(resource.RLIMIT_DATA, before)
 
 
 @pytest.fixture
