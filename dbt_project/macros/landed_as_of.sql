@@ -1,4 +1,4 @@
-{#- The rows of a raw source that had landed by the cycle's as-of date (`loop run` passes `as_of_date`). -#}
+{#- The rows of a raw source that had landed by the cycle's as-of date (macros/as_of_date.sql). -#}
 {% macro landed_as_of(relation) -%}
-    (select * from {{ relation }} where _partition_date <= cast('{{ var("as_of_date") }}' as date))
+    (select * from {{ relation }} where _partition_date <= {{ as_of_date() }})
 {%- endmacro %}

@@ -8,6 +8,7 @@ import shutil
 import subprocess
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 import pytest
 import yaml
@@ -61,6 +62,31 @@ def mart_csv(settings: Settings, table: str, out: Path) -> str:
     return out.read_text()
 
 
+class _UniqueKeyLoader(yaml.SafeLoader):
+    """A YAML loader that refuses a key given twice in one mapping. PyYAML and dbt keep the last one silently: a
+    second top-level ``unit_tests:`` in a models file dropped every unit test of the first."""
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[object, object]:
+        keys = [self.construct_object(key, deep=deep) for key, _ in node.value]
+        twice = sorted({str(key) for key in keys if keys.count(key) > 1})
+        if twice:
+            raise yaml.constructor.ConstructorError(None, None, f"key(s) given twice: {twice}", node.start_mark)
+        return super().construct_mapping(node, deep=deep)
+
+
+def _load_unique(path: Path) -> dict[str, Any]:
+    return yaml.load(path.read_text(), Loader=_UniqueKeyLoader) or {}
+
+
+def test_no_yaml_file_of_the_dbt_project_gives_a_key_twice() -> None:
+    paths = sorted(DBT_PROJECT.rglob("*.yml"))
+    assert len(paths) > 10
+    for path in paths:
+        _load_unique(path)
+    with pytest.raises(yaml.constructor.ConstructorError, match="given twice"):
+        yaml.load("unit_tests: [a]\nmodels: []\nunit_tests: [b]\n", Loader=_UniqueKeyLoader)
+
+
 def test_build_runs_models_data_tests_and_unit_tests(built) -> None:  # type: ignore[no-untyped-def]
     _, result = built
     assert result.failures() == ()
@@ -70,7 +96,7 @@ def test_build_runs_models_data_tests_and_unit_tests(built) -> None:  # type: ig
     declared = {
         test["name"]
         for path in (DBT_PROJECT / "models").rglob("*.yml")
-        for test in (yaml.safe_load(path.read_text()) or {}).get("unit_tests", [])
+        for test in _load_unique(path).get("unit_tests", [])
     }
     ran = {n.unique_id.rsplit(".", 1)[-1] for n in result.nodes if n.unique_id.startswith("unit_test.")}
     assert len(declared) >= 6 and ran == declared

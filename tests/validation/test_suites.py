@@ -15,6 +15,7 @@ import shutil
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, timedelta
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -1050,7 +1051,9 @@ def test_unknown_pillar(tmp_path: Path) -> None:
 # --------------------------------------------------------------------------------------------------------------
 
 
+@cache
 def _models_yaml() -> dict[str, dict[str, Any]]:
+    """Every mart's YAML entry by name (parsed once: the mart YAML is large and PyYAML is slow)."""
     models: dict[str, dict[str, Any]] = {}
     for path in (catalog.DBT_PROJECT / "models" / "marts").glob("*/_*__models.yml"):
         for model in yaml.safe_load(path.read_text()).get("models", []):

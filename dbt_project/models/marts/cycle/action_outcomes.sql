@@ -236,7 +236,7 @@ area_events as (
 
 window_end as (
 
-    select least(cast('{{ var("as_of_date") }}' as date), max({{ business_day('occurred_at') }})) as last_day
+    select least({{ as_of_date() }}, max({{ business_day('occurred_at') }})) as last_day
     from area_events
 
 ),

@@ -83,7 +83,7 @@ last_week as (
 
     select
         cast(date_trunc(
-            'week', least(cast('{{ var("as_of_date") }}' as date), max({{ business_day('started_at') }}))
+            'week', least({{ as_of_date() }}, max({{ business_day('started_at') }}))
         ) as date) as week_start
 
     from {{ ref('int_sessions') }}

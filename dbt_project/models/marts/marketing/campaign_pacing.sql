@@ -34,7 +34,7 @@ horizon as (
 
     select
         least(
-            cast('{{ var("as_of_date") }}' as date),
+            {{ as_of_date() }},
             greatest(
                 (select max(performance_date) from ad_days),
                 (select max(start_date) from campaigns)

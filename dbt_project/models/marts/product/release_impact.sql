@@ -50,7 +50,7 @@ answers as (
 
 last_day as (
 
-    select least(cast('{{ var("as_of_date") }}' as date), max(event_day)) as last_day
+    select least({{ as_of_date() }}, max(event_day)) as last_day
     from events
 
 ),

@@ -7,7 +7,7 @@ source as (
     select * from {{ source('cycle', 'action_members') }}
     where action_id in (
         select actions.action_id from {{ source('cycle', 'actions') }} as actions
-        where actions.as_of < cast('{{ var("as_of_date") }}' as date)
+        where actions.as_of < {{ as_of_date() }}
     )
 
 ),

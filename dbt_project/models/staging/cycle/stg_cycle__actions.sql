@@ -7,7 +7,7 @@ with
 source as (
 
     select * from {{ source('cycle', 'actions') }}
-    where as_of < cast('{{ var("as_of_date") }}' as date)
+    where as_of < {{ as_of_date() }}
 
 ),
 
