@@ -62,11 +62,24 @@ def dbt_executable() -> str:
     return str(candidate) if candidate.exists() else "dbt"
 
 
+#: The environment variable that gives dbt the as-of date (see :func:`dbt_command`).
+AS_OF_DATE_ENV = "DBT_LOOP_AS_OF_DATE"
+
+
 def dbt_command(
-    settings: Settings, verb: str, target: Path, variables: dict[str, object], *options: str
+    settings: Settings,
+    verb: str,
+    target: Path,
+    variables: dict[str, object],
+    *options: str,
+    as_of: date | None = None,
 ) -> tuple[list[str], dict[str, str]]:
     """The command line of ``dbt <verb>`` on loop's project and the warehouse of ``settings`` (artifacts under
-    ``target``, logs next to it), and the environment it runs in."""
+    ``target``, logs next to it), and the environment it runs in.
+
+    The as-of date goes in the environment (``DBT_LOOP_AS_OF_DATE``, read by ``macros/as_of_date.sql``), not in
+    ``variables``: it changes every cycle, and dbt re-parses the whole project whenever a ``--vars`` value changes,
+    while a changed environment variable re-parses only the files that read it. None: everything landed counts."""
     command = [
         dbt_executable(),
         verb,
@@ -83,6 +96,9 @@ def dbt_command(
         *options,
     ]
     env = {**os.environ, "LOOP_WAREHOUSE_PATH": str(settings.warehouse_path), "DBT_SEND_ANONYMOUS_USAGE_STATS": "false"}
+    env.pop(AS_OF_DATE_ENV, None)
+    if as_of is not None:
+        env[AS_OF_DATE_ENV] = as_of.isoformat()
     return command, env
 
 
@@ -107,10 +123,7 @@ def build(settings: Settings, as_of: date, *, unit_tests: bool = False, full_ref
         options += ["--exclude-resource-type", "unit_test"]
     if full_refresh:
         options.append("--full-refresh")
-    command, env = dbt_command(settings, "build", target, variables, *options)
-    # The as-of date changes every cycle: as an environment variable it re-parses only the models that read it
-    # (dbt re-parses the whole project when a --vars value changes); see dbt_project/macros/as_of_date.sql.
-    env["DBT_LOOP_AS_OF_DATE"] = as_of.isoformat()
+    command, env = dbt_command(settings, "build", target, variables, *options, as_of=as_of)
     run_results = target / "run_results.json"
     _ensure_sources(settings)
     with warehouse_lock(settings.warehouse_path, exclusive=True, timeout=settings.lock_timeout_seconds):

@@ -40,12 +40,13 @@ def test_google_and_meta_spend_in_the_reporting_currency(settings: Settings) -> 
         settings,
         "build",
         target,
-        {"as_of_date": "2026-03-02", "reporting_currency": "EUR"},
+        {"reporting_currency": "EUR"},
         "--select",
         *models,
         "campaign_pacing",
         "--exclude-resource-type",
         "unit_test",
+        as_of=date(2026, 3, 2),
     )
     completed = subprocess.run(command, env=env, capture_output=True, text=True, check=False)
     results = json.loads((target / "run_results.json").read_text())["results"]

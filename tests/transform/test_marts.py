@@ -183,7 +183,7 @@ def test_cycle_date_excludes_later_partitions(tmp_path: Path) -> None:
 def _dbt_test(settings: Settings, select: str, target: Path) -> dict[str, dict[str, object]]:
     """``dbt test`` (data tests only) of ``select`` on the warehouse of ``settings``: each test's run result by name."""
     only_data_tests = ("--select", select, "--exclude-resource-type", "unit_test")
-    command, env = transform.dbt_command(settings, "test", target, {"as_of_date": "2026-03-03"}, *only_data_tests)
+    command, env = transform.dbt_command(settings, "test", target, {}, *only_data_tests, as_of=date(2026, 3, 3))
     completed = subprocess.run(command, env=env, capture_output=True, text=True, check=False)
     assert (target / "run_results.json").exists(), completed.stdout[-2000:]
     results = json.loads((target / "run_results.json").read_text())["results"]
