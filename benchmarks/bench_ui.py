@@ -4,6 +4,7 @@ Not a test: it prints figures. Run it on a quiet machine after `make demo` (or a
 
     .venv/bin/python benchmarks/bench_ui.py                     # the data directory of Settings() (./.loop)
     LOOP_DATA_DIR=/path/to/data .venv/bin/python benchmarks/bench_ui.py --loads 10
+    .venv/bin/python benchmarks/bench_ui.py --pages experience scorecard     # only these pages
 
 It starts the app on a free port of 127.0.0.1 (as `loop ui` does), drives Debian's Chromium headless with
 Playwright, loads every page once to warm the app up, then ``--loads`` times each in a fresh browser context, timing
@@ -46,7 +47,11 @@ def _load(page: Page, url: str) -> float:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--loads", type=int, default=5, help="timed loads per page (after one warm-up load)")
+    parser.add_argument(
+        "--pages", nargs="+", choices=list(PAGES), default=list(PAGES), metavar="PAGE", help="the pages to time (all)"
+    )
     args = parser.parse_args()
+    pages = {name: PAGES[name] for name in args.pages}
     settings = Settings()
     port = server.free_port()
     process = server.start(settings, port)
@@ -56,10 +61,10 @@ def main() -> None:
         with sync_playwright() as playwright:
             browser = playwright.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
             warm = browser.new_page()
-            for path in PAGES.values():
+            for path in pages.values():
                 _load(warm, f"{base}/{path}")
             print(f"loop ui on {settings.root}: {args.loads} loads per page after a warm-up")
-            for name, path in PAGES.items():
+            for name, path in pages.items():
                 times = []
                 for _ in range(args.loads):
                     context = browser.new_context(viewport={"width": 1400, "height": 1000})

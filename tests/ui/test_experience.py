@@ -1,5 +1,5 @@
-"""The Experience page in Chromium: its figures equal the published experience_daily, summed the same way, and a
-channel filter changes them to that channel's."""
+"""The Experience page in Chromium: its figures equal the published experience_daily, summed the same way, its chart
+shows the metric and breakdown chosen, and a channel filter changes the figures to that channel's."""
 
 from __future__ import annotations
 
@@ -30,7 +30,7 @@ def published_by(settings: Settings, column: str, *, channel: str | None = None)
 
 
 def shown_table(page: Page, key: str) -> pd.DataFrame:
-    """The st.table in the container keyed ``key``: its header and rows as text."""
+    """The table (Markdown) in the container keyed ``key``: its header and rows as text."""
     table = page.locator(f".st-key-{key} table")
     header = [cell.inner_text().strip() for cell in table.locator("thead th").all()]
     rows = [
@@ -43,6 +43,24 @@ def choose(page: Page, breakdown: str) -> None:
     """Pick what the charts and the table break the figures down by."""
     page.locator(".st-key-experience-breakdown").get_by_text(breakdown, exact=True).click()
     rerun_done(page)
+
+
+def choose_metric(page: Page, metric: str) -> None:
+    """Pick the metric the chart shows."""
+    page.locator(".st-key-experience-metric").get_by_text(metric, exact=True).click()
+    rerun_done(page)
+
+
+def chart_axes(page: Page) -> list[str]:
+    """What the chart's axes say (Vega's own descriptions of its SVG axes: title, scale and values)."""
+    chart = page.locator("[data-testid='stVegaLiteChart']")
+    assert chart.count() == 1  # one chart at a time
+    return [
+        str(label)
+        for label in chart.locator("[aria-label*='axis titled']").evaluate_all(
+            "axes => axes.map(axis => axis.getAttribute('aria-label'))"
+        )
+    ]
 
 
 def check_figures(shown: pd.DataFrame, expected: pd.DataFrame) -> None:
@@ -83,10 +101,20 @@ def test_experience_page_shows_the_published_figures_and_filters_by_channel(
     totals = page.locator(".st-key-experience-totals").inner_text()
     assert f"{int(by_day['sessions'].sum()):,}" in totals
     screenshot(page, "experience")
+    axes = chart_axes(page)  # sessions by day by default
+    assert any(axis.startswith("X-axis titled 'Day' for a time scale") for axis in axes), axes
+    assert any(axis.startswith("Y-axis titled 'Sessions'") for axis in axes), axes
 
     choose(page, "Channel")
     by_channel = published_by(ui_settings, "coalesce(channel, '(unknown)')")
     check_figures(shown_table(page, "experience-by-channel"), by_channel)
+    choose_metric(page, "Error rate (%)")
+    axes = chart_axes(page)
+    assert any(
+        axis.startswith(f"X-axis titled 'Channel' for a discrete scale with {len(by_channel)} values") for axis in axes
+    ), axes
+    assert any(axis.startswith("Y-axis titled 'Error rate (%)'") for axis in axes), axes
+    check_figures(shown_table(page, "experience-by-channel"), by_channel)  # the table keeps every metric
 
     # Keep one channel: every table now shows that channel's sessions only.
     channel = str(by_channel["sessions"].idxmax())

@@ -163,3 +163,27 @@ def test_a_flagged_campaign_opens_with_its_experience_feedback_audiences_and_act
         shown_actions = page.locator(".st-key-campaign-actions tbody tr td:first-child").all_inner_texts()
         assert sorted(shown_actions) == sorted(a["action_id"] for a in actions)
     screenshot(page, "scorecard_campaign")
+
+
+def test_clicking_a_row_of_the_ranking_opens_its_campaign(page: Page, ui_url: str, ui_settings: Settings) -> None:
+    """The grid draws on a canvas: click the row marker (the selection box left of the row) of the second-ranked
+    campaign, as a marketer does, and its view opens with its own address."""
+    published = rows(
+        ui_settings,
+        "SELECT campaign_id, campaign_name FROM campaign_scorecard WHERE model = 'first_touch' ORDER BY scorecard_rank",
+    )
+    assert len(published) >= 2
+    open_page(page, ui_url, "")
+    assert "campaign=" not in page.url and page.locator(".st-key-campaign-view").count() == 0
+    canvas = page.locator(".st-key-ranking canvas").first
+    box = canvas.bounding_box()
+    assert box is not None
+    row_height = (box["height"] - 4) / (len(published) + 1)  # the page sizes the grid to its header and rows
+    number = 1  # the second row: clear of the header and of any rounding of the row height
+    page.mouse.click(box["x"] + 12, box["y"] + row_height * (number + 1.5))
+    rerun_done(page)
+    view = page.locator(".st-key-campaign-view")
+    view.wait_for()
+    wanted = published[number]
+    assert f"campaign={wanted['campaign_id']}" in page.url
+    assert f"{wanted['campaign_name']} ({wanted['campaign_id']})" in view.locator("h2").first.inner_text()

@@ -5,6 +5,10 @@ figure is summed over the rows the filters keep: rates are ratios of sums (conve
 sessions), and the p95 latency of a group is the sessions-weighted mean of its rows' p95 (a percentile cannot be
 re-derived from rows already aggregated; it is exact wherever one row makes the group). The filters reach DuckDB as
 bound parameters only.
+
+It shows one metric's chart at a time (line by day, bars by channel, campaign or area) and its table as Markdown:
+a faceted four-chart view and ``st.table`` (whose browser code alone is about 0.8 MB of JavaScript) made the page
+take about 2.3 s to load; `benchmarks/bench_ui.py` measures it.
 """
 
 from __future__ import annotations
@@ -16,7 +20,7 @@ import altair as alt
 import pandas as pd
 import streamlit as st
 
-from loop.ui.data import header, query
+from loop.ui.data import header, markdown_table, query
 
 #: What a null reads as on the page (and in the filters), per dimension.
 ORGANIC = "(organic)"
@@ -31,12 +35,15 @@ BREAKDOWNS = (
     ("Product area", "area", "Landing product area"),
 )
 
+#: The metrics the chart shows, one at a time (the first by default): column -> title.
 METRICS = {
     "sessions": "Sessions",
     "conversion_rate": "Conversion rate (%)",
     "error_rate": "Error rate (%)",
     "p95_latency_ms": "p95 latency (ms)",
 }
+#: The metrics that are shares (charted as percentages).
+RATES = ("conversion_rate", "error_rate")
 
 # One query, one row per group of each breakdown (GROUPING SETS), over the filtered rows. The filter values are
 # parameters: an empty list means "every value".
@@ -111,25 +118,21 @@ def milliseconds(value: Any) -> str:
     return "-" if pd.isna(value) else f"{float(value):.0f}"
 
 
-def metric_charts(figures: pd.DataFrame, label: str, *, by_day: bool) -> alt.FacetChart:
-    """One small chart per metric (line by day, else bars), each with its own scale."""
-    scaled = figures.assign(conversion_rate=100 * figures["conversion_rate"], error_rate=100 * figures["error_rate"])
-    long = scaled.melt(id_vars=["label"], value_vars=list(METRICS), var_name="metric", value_name="value")
-    long["metric"] = long["metric"].map(METRICS)
+def metric_chart(figures: pd.DataFrame, label: str, metric: str, *, by_day: bool) -> alt.Chart:
+    """One metric by the breakdown: a line (with points) by day, else bars from the largest."""
+    title = METRICS[metric]
+    values = figures.assign(value=(100 if metric in RATES else 1) * figures[metric].astype("float64"))
     if by_day:
-        base = alt.Chart(long).mark_line(point=True)
-        x = alt.X("label:T", title=label)
+        base = alt.Chart(values).mark_line(point=True)
+        x = alt.X("label:T", title=label, axis=alt.Axis(format="%Y-%m-%d", tickCount="day"))
     else:
-        base = alt.Chart(long).mark_bar()
+        base = alt.Chart(values).mark_bar()
         x = alt.X("label:N", title=label, sort="-y")
-    chart = base.encode(
+    return base.encode(
         x=x,
-        y=alt.Y("value:Q", title=None),
-        tooltip=[alt.Tooltip("label", title=label), "metric", alt.Tooltip("value:Q", format=",.2f")],
-    ).properties(width=430, height=150)
-    return chart.facet(facet=alt.Facet("metric:N", title=None, sort=list(METRICS.values())), columns=2).resolve_scale(
-        y="independent", x="independent"
-    )
+        y=alt.Y("value:Q", title=title),
+        tooltip=[alt.Tooltip("label", title=label), alt.Tooltip("value:Q", title=title, format=",.2f")],
+    ).properties(height=260)
 
 
 def render() -> None:
@@ -186,9 +189,11 @@ def render() -> None:
         part = part.sort_values("label").assign(label=pd.to_datetime(part["label"]).dt.date)
     else:
         part = part.sort_values(["sessions", "label"], ascending=[False, True])
-    st.altair_chart(metric_charts(part, label, by_day=name == "day"), width="content")
+    metric = st.radio("Chart", list(METRICS), format_func=METRICS.__getitem__, horizontal=True, key="experience-metric")
+    st.altair_chart(metric_chart(part, label, metric or "sessions", by_day=name == "day"), width="stretch")
+    shown = figures_table(part, label)
     with st.container(key=f"experience-by-{name}"):
-        st.table(figures_table(part, label))
+        st.markdown(markdown_table(shown, index=True, right=tuple(shown.columns)))
     st.caption(
         "Rates are converted (or errored) sessions over sessions. p95 latency of a group is the sessions-weighted "
         "mean of the p95 of its published rows (day x campaign x channel x landing page)."

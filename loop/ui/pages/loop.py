@@ -11,7 +11,7 @@ import altair as alt
 import pandas as pd
 import streamlit as st
 
-from loop.ui.data import header, query
+from loop.ui.data import header, query, show_table
 
 AUDIENCES_SQL = """
 select audience_id, name, channel, destinations, rule_version, members, holdout_members, exported_members, purpose,
@@ -78,8 +78,7 @@ def audiences_section() -> None:
         .properties(height=40 * len(audiences) + 40)
     )
     st.altair_chart(chart, width="stretch")
-    with st.container(key="loop-audiences"):
-        st.table(audiences.drop(columns=["purpose", "rule"]).set_index("audience_id"))
+    show_table(audiences.drop(columns=["purpose", "rule"]).set_index("audience_id"), "loop-audiences", index=True)
     with st.expander("What each audience is for and who is in it"):
         for _, row in audiences.iterrows():
             st.markdown(f"**{row['name']}** ({row['audience_id']}): {row['purpose']}  \n*Rule:* {row['rule']}")

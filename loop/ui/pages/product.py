@@ -16,7 +16,7 @@ import altair as alt
 import pandas as pd
 import streamlit as st
 
-from loop.ui.data import header, query, settings
+from loop.ui.data import header, query, settings, show_table
 
 SATISFACTION_SQL = """
 select product_area, product_version, nps_responses, nps, nps_ci_low, nps_ci_high,
@@ -138,26 +138,23 @@ def satisfaction_section() -> None:
         )
         chart = (bars + points).properties(height=max(120, 22 * len(part)), title=title)
         column.altair_chart(chart, width="stretch")
-    with st.container(key="product-satisfaction"):
-        st.table(
-            rows.drop(columns=["segment"])
-            .rename(
-                columns={
-                    "product_area": "Area",
-                    "product_version": "Version",
-                    "nps_responses": "NPS answers",
-                    "nps": "NPS",
-                    "nps_ci_low": "NPS low",
-                    "nps_ci_high": "NPS high",
-                    "csat_responses": "CSAT answers",
-                    "csat_score": "CSAT %",
-                    "csat_score_ci_low": "CSAT low",
-                    "csat_score_ci_high": "CSAT high",
-                }
-            )
-            .style.format(precision=1, na_rep="n/a")
-            .hide(axis="index")
-        )
+    shown = rows.drop(columns=["segment"]).rename(
+        columns={
+            "product_area": "Area",
+            "product_version": "Version",
+            "nps_responses": "NPS answers",
+            "nps": "NPS",
+            "nps_ci_low": "NPS low",
+            "nps_ci_high": "NPS high",
+            "csat_responses": "CSAT answers",
+            "csat_score": "CSAT %",
+            "csat_score_ci_low": "CSAT low",
+            "csat_score_ci_high": "CSAT high",
+        }
+    )
+    scores = [c for c in shown.columns if c not in ("Area", "Version", "NPS answers", "CSAT answers")]
+    shown[scores] = shown[scores].map(lambda v: "n/a" if pd.isna(v) else f"{float(v):.1f}")
+    show_table(shown, "product-satisfaction", right=tuple(c for c in shown.columns if c not in ("Area", "Version")))
 
 
 #: The page's sections, one shown at a time (a page drawing all its tables and charts at once takes over 2 s to
