@@ -18,6 +18,7 @@ from __future__ import annotations
 
 from functools import cache, cached_property
 from pathlib import Path
+from typing import Literal
 from zoneinfo import ZoneInfo, available_timezones
 
 from pydantic import Field, SecretStr, field_validator
@@ -73,6 +74,11 @@ class Settings(BaseSettings):
         "replace, by name) the shapes loop ships (loop/landing/exports/feedback_exports.toml).",
     )
     dbt_threads: int = Field(2, ge=1, description="dbt threads for the model build.")
+    dbt_log_level: Literal["debug", "info", "warn", "error", "none"] = Field(
+        "info",
+        description="What dbt writes to <data dir>/dbt/logs/dbt.log. 'debug' adds every statement it runs (a tenth "
+        "of a daily build's time goes to writing them); the compiled SQL is in dbt/target either way.",
+    )
     airflow_port: int = Field(0, ge=0, le=65535, description="Embedded Airflow API port; 0 picks a free one.")
     lock_timeout_seconds: float = Field(
         600.0, gt=0, description="How long a writer waits for the warehouse before failing."

@@ -118,7 +118,7 @@ def build(settings: Settings, as_of: date, *, unit_tests: bool = False, full_ref
         "holdout_seed": settings.holdout_seed,
         "reporting_currency": settings.reporting_currency,
     }
-    options = ["--threads", str(settings.dbt_threads)]
+    options = ["--threads", str(settings.dbt_threads), "--log-level-file", settings.dbt_log_level]
     if not unit_tests:
         options += ["--exclude-resource-type", "unit_test"]
     if full_refresh:
