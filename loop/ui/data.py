@@ -119,6 +119,24 @@ def header(*tables: str) -> None:
         st.caption("  \n".join(lines))
 
 
+def choose_section(sections: dict[str, str], key: str) -> str:
+    """One section of a page at a time (drawing them all at once takes over 2 s to load): a horizontal choice
+    labelled "Show", kept in the address (``?section=<name>``) so each section can be linked; the first by default
+    and for an unknown name."""
+    names = list(sections)
+    asked = st.query_params.get("section", names[0])
+    section = st.radio(
+        "Show",
+        names,
+        index=names.index(asked) if asked in sections else 0,
+        format_func=sections.__getitem__,
+        horizontal=True,
+        key=key,
+    )
+    st.query_params["section"] = section
+    return str(section)
+
+
 def _cell(value: Any) -> str:
     if value is None or (not isinstance(value, (list, tuple, dict)) and bool(pandas.isna(value))):
         return ""

@@ -3,7 +3,8 @@ the cycle tests' reference run (``tests/cycle_world.py``), driven by Debian's Ch
 
 ``open_page(page, ui_url, path)`` loads a page and waits until Streamlit has finished running it (the page header
 is shown and the app's script state is ``notRunning``); it returns the seconds that took. ``screenshot(page, name)``
-writes ``docs/screenshots/<name>.png`` for the README.
+writes ``docs/screenshots/<name>.png`` for the README. ``pick`` adds an option to a multiselect; ``published`` runs a
+query on the published tables through the reader the app uses.
 """
 
 from __future__ import annotations
@@ -13,8 +14,10 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
+import pandas as pd
 import pytest
 
+from loop.publish.reader import run_query
 from loop.settings import Settings
 from loop.ui import server
 
@@ -130,6 +133,20 @@ def rerun_done(page: Page) -> None:
     """After a widget change: wait for the rerun it starts to finish."""
     page.wait_for_timeout(150)
     wait_idle(page)
+
+
+def pick(page: Page, label: str, option: str) -> None:
+    """Add ``option`` to the multiselect labelled ``label`` (typed, then chosen from the list) and close it."""
+    box = page.get_by_role("combobox", name=label, exact=True)
+    box.evaluate("element => element.scrollIntoView({block: 'center'})")
+    box.fill(option)
+    page.get_by_role("option", name=option, exact=True).click()
+    page.keyboard.press("Escape")
+
+
+def published(settings: Settings, sql: str) -> pd.DataFrame:
+    result = run_query(settings, sql, limit=100_000)
+    return pd.DataFrame(result.rows, columns=result.columns)
 
 
 def header_text(page: Page) -> str:

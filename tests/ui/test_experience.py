@@ -11,7 +11,7 @@ from playwright.sync_api import Page
 from loop.publish.reader import run_query
 from loop.settings import Settings
 
-from .conftest import LOAD_LIMIT_SECONDS, open_page, rerun_done, screenshot
+from .conftest import LOAD_LIMIT_SECONDS, open_page, pick, rerun_done, screenshot
 
 
 def published_by(settings: Settings, column: str, *, channel: str | None = None) -> pd.DataFrame:
@@ -73,15 +73,6 @@ def check_figures(shown: pd.DataFrame, expected: pd.DataFrame) -> None:
     assert list(shown["Conversion rate"]) == [f"{100 * r:.2f}%" for r in rates]
     errors = expected["error_sessions"] / expected["sessions"]
     assert list(shown["Error rate"]) == [f"{100 * r:.2f}%" for r in errors]
-
-
-def pick(page: Page, label: str, option: str) -> None:
-    """Add ``option`` to the multiselect labelled ``label`` (typed, then chosen from the list) and close it."""
-    box = page.get_by_role("combobox", name=label, exact=True)
-    box.evaluate("element => element.scrollIntoView({block: 'center'})")
-    box.fill(option)
-    page.get_by_role("option", name=option, exact=True).click()
-    page.keyboard.press("Escape")
 
 
 def test_experience_page_shows_the_published_figures_and_filters_by_channel(

@@ -8,28 +8,13 @@ import time
 import pandas as pd
 from playwright.sync_api import Page
 
-from loop.publish.reader import run_query
 from loop.settings import Settings
 
-from .conftest import LOAD_LIMIT_SECONDS, open_page, rerun_done, screenshot
-
-
-def published(settings: Settings, sql: str) -> pd.DataFrame:
-    result = run_query(settings, sql, limit=100_000)
-    return pd.DataFrame(result.rows, columns=result.columns)
+from .conftest import LOAD_LIMIT_SECONDS, open_page, pick, published, rerun_done, screenshot
 
 
 def one_decimal(value: object) -> str:
     return "n/a" if value is None or pd.isna(value) else f"{float(value):.1f}"  # type: ignore[arg-type]
-
-
-def pick(page: Page, label: str, option: str) -> None:
-    """Add ``option`` to the multiselect labelled ``label`` (typed, then chosen from the list) and close it."""
-    box = page.get_by_role("combobox", name=label, exact=True)
-    box.evaluate("element => element.scrollIntoView({block: 'center'})")
-    box.fill(option)
-    page.get_by_role("option", name=option, exact=True).click()
-    page.keyboard.press("Escape")
 
 
 def test_product_page_shows_the_published_scores_and_downloads_the_filtered_feedback(

@@ -11,7 +11,7 @@ import altair as alt
 import pandas as pd
 import streamlit as st
 
-from loop.ui.data import header, query, show_table
+from loop.ui.data import choose_section, header, query, show_table
 
 AUDIENCES_SQL = """
 select audience_id, name, channel, destinations, rule_version, members, holdout_members, exported_members, purpose,
@@ -97,16 +97,7 @@ def render() -> None:
         "What the loop did with the data: the audiences it exported (with holdouts) and the product signals it "
         "sent, and what each changed, measured the same way every cycle."
     )
-    asked = st.query_params.get("section", "audiences")
-    section = st.radio(
-        "Show",
-        list(SECTIONS),
-        index=list(SECTIONS).index(asked) if asked in SECTIONS else 0,
-        format_func=SECTIONS.__getitem__,
-        horizontal=True,
-        key="loop-section",
-    )
-    st.query_params["section"] = section
+    section = choose_section(SECTIONS, "loop-section")
     if section == "audiences":
         audiences_section()
     else:

@@ -16,7 +16,7 @@ import altair as alt
 import pandas as pd
 import streamlit as st
 
-from loop.ui.data import header, query, settings, show_table
+from loop.ui.data import choose_section, header, query, settings, show_table
 
 SATISFACTION_SQL = """
 select product_area, product_version, nps_responses, nps, nps_ci_low, nps_ci_high,
@@ -172,16 +172,7 @@ def render() -> None:
     """The Product page."""
     header("satisfaction_by_segment", "release_impact", "product_signals", "feature_requests", "feedback")
     st.title("Product")
-    asked = st.query_params.get("section", "satisfaction")
-    section = st.radio(
-        "Show",
-        list(SECTIONS),
-        index=list(SECTIONS).index(asked) if asked in SECTIONS else 0,
-        format_func=SECTIONS.__getitem__,
-        horizontal=True,
-        key="product-section",
-    )
-    st.query_params["section"] = section
+    section = choose_section(SECTIONS, "product-section")
     {
         "satisfaction": satisfaction_section,
         "releases": releases_section,
