@@ -477,6 +477,17 @@ def cmd_quarantine(args: argparse.Namespace, settings: Settings) -> int:
 # ----------------------------------------------------------------------------------------------------------------
 
 
+def _port(text: str) -> int:
+    """A TCP port from the command line (0: a free one), refused before anything starts when out of range."""
+    try:
+        port = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a port number") from None
+    if not 0 <= port <= 65535:
+        raise argparse.ArgumentTypeError(f"{port} is not a port (0-65535; 0 picks a free one)")
+    return port
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="loop", description="The customer data loop, run on data.")
     parser.add_argument("--debug", action="store_true", help="show tracebacks")
@@ -516,12 +527,14 @@ def build_parser() -> argparse.ArgumentParser:
     collect = sub.add_parser(
         "collect", help="receive events from the Segment and RudderStack SDKs into the landing folder (HTTP)"
     )
-    collect.add_argument("--port", type=int, help="port to listen on (default LOOP_COLLECT_PORT, 8088; 0: a free one)")
+    collect.add_argument(
+        "--port", type=_port, help="port to listen on (default LOOP_COLLECT_PORT, 8088; 0: a free one)"
+    )
     collect.add_argument("--host", help="address to listen on (default LOOP_COLLECT_HOST, 127.0.0.1)")
     collect.set_defaults(func=cmd_collect)
 
     ui = sub.add_parser("ui", help="pages for marketers and product teams on the published datasets (web, 127.0.0.1)")
-    ui.add_argument("--port", type=int, help="port to listen on (default 8501; 0: a free one)")
+    ui.add_argument("--port", type=_port, help="port to listen on (default 8501; 0: a free one)")
     ui.add_argument("--open", action="store_true", help="open the pages in the default browser")
     ui.set_defaults(func=cmd_ui)
 

@@ -147,3 +147,13 @@ def test_export_feedback_pulls_a_filtered_file_with_its_manifest(
     assert "--area 'nowhere'" in err and "Traceback" not in err
     assert main(["export", "cycle", "--since", "2026-03-02"]) == 1
     assert "--since goes with `loop export feedback`" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(("command", "port"), [("ui", "99999"), ("collect", "-3"), ("ui", "http")])
+def test_a_port_out_of_range_is_refused_before_anything_starts(
+    command: str, port: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with pytest.raises(SystemExit) as stopped:
+        main([command, "--port", port])
+    assert stopped.value.code == 2
+    assert "is not a port" in capsys.readouterr().err
